@@ -1,0 +1,2 @@
+// Placeholder until this backend's issue lands.
+export {};

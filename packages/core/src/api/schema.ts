@@ -1,0 +1,180 @@
+/**
+ * The single source of truth for the two custom resources: TypeScript types are derived from
+ * these TypeBox schemas, and the CRD YAML in charts/hybrid-cloud-postgresql-operator-crds is
+ * generated from them (`pnpm --filter @hybridcloud-postgresql/core run gen:crds`); a test fails
+ * when the committed YAML is stale.
+ *
+ * Kubernetes-specific keywords (x-kubernetes-validations = CEL rules) are carried as extra
+ * schema properties; TypeBox ignores them, the generator copies them.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const GROUP = 'hybridcloud.maibornwolff.de';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+const cel = (rule: string, message: string) => ({ rule, message });
+const withCel = <T extends TSchema>(schema: T, ...rules: Array<{ rule: string; message: string }>): T =>
+  ({ ...schema, 'x-kubernetes-validations': rules }) as T;
+
+const IPV4 = "isIP(self) && ip(self).family() == 4";
+
+export const FirewallRule = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 80, description: 'Name of the firewall rule in the backend.' }),
+    startIp: withCel(Type.String({ description: 'First IPv4 address of the allowed range.', maxLength: 15 }), cel(IPV4, 'startIp must be an IPv4 address')),
+    endIp: withCel(Type.String({ description: 'Last IPv4 address of the allowed range.', maxLength: 15 }), cel(IPV4, 'endIp must be an IPv4 address')),
+  },
+  { description: 'An IPv4 range allowed to connect to the server from outside the cluster.' },
+);
+
+export const ServerSpec = Type.Object(
+  {
+    backend: Type.Optional(Type.String({ description: 'Backend to use (for example awsrds, azurepostgresflexible, helmbitnami). Leave empty unless your platform admin tells you otherwise; it must be one of the allowed backends.' })),
+    version: Type.Optional(Type.String({ description: "PostgreSQL major version such as '16'. Empty or 'latest' selects the newest version the backend offers; an unavailable version falls back to the backend's default with a warning." })),
+    size: Type.Optional(
+      Type.Object(
+        {
+          class: Type.Optional(Type.String({ description: 'Resource class defined by the operator admin. When set, cpu and memoryMB are ignored.' })),
+          cpu: Type.Optional(Type.Integer({ minimum: 1, description: 'Number of CPU cores. The backend picks the smallest size that meets cpu and memoryMB.' })),
+          memoryMB: Type.Optional(Type.Integer({ minimum: 1, description: 'Memory in MB.' })),
+          storageGB: Type.Optional(Type.Integer({ minimum: 1, description: 'Size of the storage in GB.' })),
+          storageAutoGrow: Type.Optional(Type.Boolean({ description: 'Grow the storage automatically where the backend supports it.' })),
+        },
+        { description: 'Size of the server: a class, or cpu and memoryMB, plus storage.' },
+      ),
+    ),
+    backup: Type.Optional(
+      Type.Object(
+        {
+          retentionDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 35, description: 'Days to keep backups. Limits depend on the backend (Azure 7-35, AWS 0-35 where 0 disables backups).' })),
+          geoRedundant: Type.Optional(Type.Boolean({ description: 'Store backups in more than one region where the backend supports it.' })),
+        },
+        { description: 'Automatic backups, where the backend supports them.' },
+      ),
+    ),
+    extensions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { maxItems: 64, description: 'PostgreSQL extensions to make available on the server (Azure backends allow-list and preload them).' })),
+    network: Type.Optional(
+      Type.Object(
+        { firewallRules: Type.Optional(Type.Array(FirewallRule, { maxItems: 128, description: 'Firewall rules, where the backend supports them.' })) },
+        { description: 'Network related settings.' },
+      ),
+    ),
+    serverParameters: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'PostgreSQL server parameters (name to value), where the backend supports them.' })),
+    maintenance: Type.Optional(
+      Type.Object(
+        {
+          window: Type.Optional(
+            Type.Object(
+              {
+                weekday: withCel(Type.String({ description: 'Weekday as a three-letter English name: Mon, Tue, Wed, Thu, Fri, Sat, Sun.' }), cel("self in ['Mon','Tue','Wed','Thu','Fri','Sat','Sun']", 'weekday must be one of Mon, Tue, Wed, Thu, Fri, Sat, Sun')),
+                starttime: withCel(Type.String({ description: 'Start time as HH:MM (24 h, UTC).', maxLength: 5 }), cel("self.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$')", 'starttime must be HH:MM (00:00-23:59)')),
+              },
+              { description: 'Weekly maintenance window.' },
+            ),
+          ),
+        },
+        { description: 'Maintenance settings, where the backend supports them.' },
+      ),
+    ),
+    highavailability: Type.Optional(
+      Type.Object(
+        { enabled: Type.Optional(Type.Boolean({ description: 'Run a standby instance where the backend supports it.' })) },
+        { description: 'High availability settings.' },
+      ),
+    ),
+    credentialsSecret: withCel(Type.String({ minLength: 1, maxLength: 253, description: 'Name of the Secret (same namespace) the operator writes the admin credentials to. Cannot be changed.' }), cel('self == oldSelf', 'credentialsSecret is immutable')),
+  },
+  { description: 'Desired state of a PostgreSQL server.' },
+);
+
+export const DatabaseSpec = Type.Object(
+  {
+    serverRef: withCel(
+      Type.Object(
+        { name: Type.String({ minLength: 1, maxLength: 253, description: 'Name of the PostgreSQLServer in the same namespace.' }) },
+        { description: 'The server this database lives on. Cannot be changed.' },
+      ),
+      cel('self == oldSelf', 'serverRef is immutable'),
+    ),
+    database: Type.Optional(
+      Type.Object(
+        {
+          charset: Type.Optional(Type.String({ description: 'Character set (encoding), default depends on the backend (UTF8 usually).' })),
+          collation: Type.Optional(Type.String({ description: 'Collation, default depends on the backend.' })),
+          extensions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { maxItems: 64, description: 'Extensions to create in this database (CREATE EXTENSION); on Azure only those enabled on the server.' })),
+        },
+        { description: 'Settings of the database.' },
+      ),
+    ),
+    credentialsSecret: withCel(Type.String({ minLength: 1, maxLength: 253, description: 'Name of the Secret (same namespace) the operator writes this database\'s credentials to. Cannot be changed.' }), cel('self == oldSelf', 'credentialsSecret is immutable')),
+  },
+  { description: 'Desired state of a database with its own user on a PostgreSQLServer.' },
+);
+
+export const Condition = Type.Object({
+  type: Type.String({ description: 'Type of the condition, e.g. Ready.' }),
+  status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')], { description: 'True, False or Unknown.' }),
+  reason: Type.String({ description: 'Machine-readable reason in CamelCase.' }),
+  message: Type.String({ description: 'What happened and what to do about it.' }),
+  lastTransitionTime: Type.String({ description: 'When the status last changed (RFC 3339).' }),
+  observedGeneration: Type.Optional(Type.Integer({ description: 'The generation this condition was computed for.' })),
+}, { description: 'A condition of the resource.' });
+
+export const Status = Type.Object(
+  {
+    observedGeneration: Type.Optional(Type.Integer({ description: 'The metadata.generation the operator last acted on.' })),
+    conditions: Type.Optional(Type.Array(Condition, { description: 'Current conditions; Ready tells whether the resource can be used.' })),
+    backend: Type.Optional(Type.String({ description: 'The backend that manages this resource. Sticky once set.' })),
+    unsupportedFields: Type.Optional(Type.Array(Type.String(), { description: 'Spec fields the backend cannot honour and therefore ignores.' })),
+    deployment: Type.Optional(
+      Type.Object(
+        {
+          status: Type.Optional(Type.String({ description: 'working, finished or failed (kept for compatibility with the Python operator).' })),
+          reason: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Short human readable reason.' })),
+          'latest-update': Type.Optional(Type.String({ description: 'Time of the last status update.' })),
+        },
+        { description: 'Legacy status of the Python operator, kept for tools that read it.' },
+      ),
+    ),
+  },
+  { description: 'Observed state, written by the operator.' },
+);
+
+export type ServerSpec = Static<typeof ServerSpec>;
+export type DatabaseSpec = Static<typeof DatabaseSpec>;
+export type FirewallRule = Static<typeof FirewallRule>;
+export type Condition = Static<typeof Condition>;
+export type ResourceStatus = Static<typeof Status>;
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+}
+
+export interface PostgreSQLServer {
+  apiVersion: typeof API_VERSION;
+  kind: 'PostgreSQLServer';
+  metadata: ObjectMeta;
+  spec: ServerSpec;
+  status?: ResourceStatus;
+}
+
+export interface PostgreSQLDatabase {
+  apiVersion: typeof API_VERSION;
+  kind: 'PostgreSQLDatabase';
+  metadata: ObjectMeta;
+  spec: DatabaseSpec;
+  status?: ResourceStatus;
+}
+
+export const SERVER_KIND = { kind: 'PostgreSQLServer', plural: 'postgresqlservers', singular: 'postgresqlserver', shortNames: ['pg', 'postgre', 'postgres'] } as const;
+export const DATABASE_KIND = { kind: 'PostgreSQLDatabase', plural: 'postgresqldatabases', singular: 'postgresqldatabase', shortNames: ['pgdb', 'database', 'db'] } as const;

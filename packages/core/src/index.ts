@@ -1,0 +1,6 @@
+// Public API of core for backend packages and tools. Everything else is internal.
+export * from './api/schema.js';
+export * from './backend/contract.js';
+export * from './backend/errors.js';
+export { defineBackend, isBackendDefinition } from './backend/defineBackend.js';
+export { createLogger, silentLogger, type Logger } from './observability/logger.js';

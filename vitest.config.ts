@@ -1,12 +1,23 @@
+import { readdirSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// Tests import workspace packages from source, so no build is needed between edit and test.
+const root = fileURLToPath(new URL('.', import.meta.url));
+const alias = readdirSync(`${root}packages`)
+  .filter((dir) => existsSync(`${root}packages/${dir}/src/index.ts`))
+  .flatMap((dir) => [
+    { find: `@hybridcloud-postgresql/${dir}/testing`, replacement: `${root}packages/${dir}/src/testing/index.ts` },
+    { find: new RegExp(`^@hybridcloud-postgresql/${dir}$`), replacement: `${root}packages/${dir}/src/index.ts` },
+  ]);
+
 export default defineConfig({
+  resolve: { alias },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'charts/**/*.test.ts', 'examples/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'charts/**/*.test.ts', 'examples/**/*.test.ts', 'test/**/*.test.ts'],
     setupFiles: ['./vitest.setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 300_000,
-    // Integration tests share one control plane per file; files run in parallel on the 2 cores.
     pool: 'forks',
     maxWorkers: 2,
   },

@@ -4,3 +4,8 @@ export * from './backend/contract.js';
 export * from './backend/errors.js';
 export { defineBackend, isBackendDefinition } from './backend/defineBackend.js';
 export { createLogger, silentLogger, type Logger } from './observability/logger.js';
+export * from './controller/reconciler.js';
+export * from './kube/events.js';
+export * from './backend/registry.js';
+export * from './backend/connectionResolver.js';
+export { Tokens, systemClock, type Clock } from './tokens.js';

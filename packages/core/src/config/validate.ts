@@ -1,0 +1,39 @@
+/** Runs a TypeBox schema over a value and turns the errors into dotted-path problems. */
+import type { TSchema } from '@sinclair/typebox';
+import { Value, type ValueError } from '@sinclair/typebox/value';
+import type { ConfigProblem } from './errors.js';
+import { variants } from './schemaWalk.js';
+
+function describe(e: ValueError): string {
+  const s = e.schema;
+  if (e.message.startsWith('Unexpected property')) return 'unknown key';
+  if (e.message.startsWith('Expected required property')) return 'required key is missing';
+  const consts = variants(s).map((v) => v['const']).filter((c) => c !== undefined);
+  if (consts.length > 0 && consts.length === variants(s).length) {
+    return `must be one of ${consts.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(e.value)}`;
+  }
+  return `${e.message.replace(/^Expected/, 'expected')}, got ${JSON.stringify(e.value) ?? 'nothing'}`;
+}
+
+export function toDotted(pointer: string): string[] {
+  return pointer.split('/').slice(1).map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** Problems of `value` against `schema`; one per offending key, paths prefixed with `prefix`. */
+export function validateValue(schema: TSchema, value: unknown, prefix: readonly string[] = []): Array<ConfigProblem & { segments: string[] }> {
+  const seen = new Set<string>();
+  const problems: Array<ConfigProblem & { segments: string[] }> = [];
+  for (const e of Value.Errors(schema, value)) {
+    const segments = [...prefix, ...toDotted(e.path)];
+    const path = segments.join('.');
+    if (seen.has(path)) continue;
+    seen.add(path);
+    problems.push({ path, segments, message: describe(e) });
+  }
+  return problems;
+}
+
+/** Defaults applied on a copy (TypeBox's Default mutates). */
+export function withDefaults<T>(schema: TSchema, value: unknown): T {
+  return Value.Default(schema, structuredClone(value)) as T;
+}

@@ -9,3 +9,6 @@ export * from './kube/events.js';
 export * from './backend/registry.js';
 export * from './backend/connectionResolver.js';
 export { Tokens, systemClock, type Clock } from './tokens.js';
+export * from './config/index.js';
+export * from './plugins/index.js';
+export { generatePassword, passwordGeneratorFor, type PasswordGenerator, type PasswordOptions } from './credentials/password.js';

@@ -12,3 +12,4 @@ export { Tokens, systemClock, type Clock } from './tokens.js';
 export * from './config/index.js';
 export * from './plugins/index.js';
 export { generatePassword, passwordGeneratorFor, type PasswordGenerator, type PasswordOptions } from './credentials/password.js';
+export * from './sql/index.js';

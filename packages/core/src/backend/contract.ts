@@ -102,6 +102,8 @@ export interface AdminConnection {
   password: string;
   database: string;
   ssl: boolean;
+  /** libpq sslmode when known ('require', 'verify-full', ...); wins over `ssl`. */
+  sslmode?: string;
 }
 
 /**
@@ -119,6 +121,17 @@ export interface DatabaseHooks {
   loginName?(server: ServerRequest, role: string, endpoint: Endpoint): string;
   /** true → core skips DROP DATABASE on delete (fake deletion); the role is kept too. */
   keepDatabaseOnDelete?(server: ServerRequest, db: DatabaseRequest): boolean;
+  /**
+   * The connection core provisions databases through. Default: the admin login from the server's
+   * credentials Secret. The external backend returns the platform admin instead, because the
+   * per-server login deliberately lacks CREATEDB/CREATEROLE (see backend-external).
+   */
+  adminConnection?(op: Op, server: ServerRequest): Promise<AdminConnection>;
+  /**
+   * Runs after core ensured database, role, grants and extensions (on every reconcile; must be
+   * idempotent), e.g. to let the server's admin login act as the database owner.
+   */
+  databaseProvisioned?(op: Op, server: ServerRequest, db: DatabaseRequest, admin: AdminConnection): Promise<void>;
 }
 
 export interface Problem {

@@ -1,0 +1,123 @@
+/**
+ * One bounded pg Pool per (host, port, user, database). The operator talks to many servers but
+ * each only now and then, so pools are small, idle connections close quickly, and the number of
+ * pools is capped (least recently used pool is closed first).
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { AdminConnection } from '../backend/contract.js';
+
+export interface SqlTimeouts {
+  /** TCP connect + authentication. */
+  connectMs: number;
+  /** Server-side statement_timeout (and the client-side query timeout a little later). */
+  statementMs: number;
+  /** Close idle pooled connections after this. */
+  idleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: SqlTimeouts = { connectMs: 5_000, statementMs: 30_000, idleMs: 10_000 };
+export const APPLICATION_NAME = 'hybridcloud-postgresql-operator';
+
+/**
+ * Connection settings plus libpq's sslmode semantics: 'require' encrypts without verifying the
+ * certificate (as libpq does), 'verify-ca'/'verify-full' verify, 'disable'/'allow'/'prefer' do
+ * not use TLS (node-postgres cannot fall back between plain and TLS).
+ */
+export function clientConfig(conn: AdminConnection & { sslmode?: string }, timeouts: SqlTimeouts = DEFAULT_TIMEOUTS): pg.ClientConfig {
+  return {
+    host: conn.host,
+    port: conn.port,
+    user: conn.user,
+    password: conn.password,
+    database: conn.database,
+    ssl: sslOption(conn),
+    connectionTimeoutMillis: timeouts.connectMs,
+    statement_timeout: timeouts.statementMs,
+    // The client gives up slightly after the server would have, so server errors win the race.
+    query_timeout: timeouts.statementMs + 2_000,
+    lock_timeout: timeouts.statementMs,
+    idle_in_transaction_session_timeout: timeouts.statementMs,
+    application_name: APPLICATION_NAME,
+  };
+}
+
+function sslOption(conn: AdminConnection & { sslmode?: string }): pg.ClientConfig['ssl'] {
+  const mode = conn.sslmode ?? (conn.ssl ? 'require' : 'disable');
+  if (mode === 'verify-ca' || mode === 'verify-full') return { rejectUnauthorized: true };
+  if (mode === 'require' || conn.ssl) return { rejectUnauthorized: false };
+  return false;
+}
+
+interface Entry {
+  pool: pg.Pool;
+  /** Hash of the password the pool was built with: a changed admin password replaces the pool. */
+  secretHash: string;
+}
+
+export class PoolManager {
+  private readonly pools = new Map<string, Entry>();
+
+  constructor(
+    private readonly options: { maxPools: number; maxConnectionsPerPool: number; timeouts: SqlTimeouts } = {
+      maxPools: 64,
+      maxConnectionsPerPool: 4,
+      timeouts: DEFAULT_TIMEOUTS,
+    },
+  ) {}
+
+  get timeouts(): SqlTimeouts {
+    return this.options.timeouts;
+  }
+
+  pool(conn: AdminConnection & { sslmode?: string }): pg.Pool {
+    const key = `${conn.host}\u0000${conn.port}\u0000${conn.user}\u0000${conn.database}`;
+    const secretHash = createHash('sha256').update(conn.password).update(String(conn.ssl)).update(conn.sslmode ?? '').digest('hex');
+    const found = this.pools.get(key);
+    if (found && found.secretHash === secretHash) {
+      // Map keeps insertion order: re-insert to mark as most recently used.
+      this.pools.delete(key);
+      this.pools.set(key, found);
+      return found.pool;
+    }
+    if (found) {
+      this.pools.delete(key);
+      void found.pool.end().catch(() => undefined);
+    }
+    while (this.pools.size >= this.options.maxPools) {
+      const [oldestKey, oldest] = this.pools.entries().next().value as [string, Entry];
+      this.pools.delete(oldestKey);
+      void oldest.pool.end().catch(() => undefined);
+    }
+    const pool = new pg.Pool({
+      ...clientConfig(conn, this.options.timeouts),
+      max: this.options.maxConnectionsPerPool,
+      idleTimeoutMillis: this.options.timeouts.idleMs,
+      allowExitOnIdle: true,
+    });
+    // An idle client losing its connection emits 'error' on the pool; without a listener that
+    // would crash the process. The next query simply opens a new connection.
+    pool.on('error', () => undefined);
+    this.pools.set(key, { pool, secretHash });
+    return pool;
+  }
+
+  /** Forget pools of a server (its admin password changed or it was deleted). */
+  async evict(host: string, port: number): Promise<void> {
+    const prefix = `${host}\u0000${port}\u0000`;
+    const ending: Promise<void>[] = [];
+    for (const [key, entry] of this.pools) {
+      if (key.startsWith(prefix)) {
+        this.pools.delete(key);
+        ending.push(entry.pool.end().catch(() => undefined));
+      }
+    }
+    await Promise.all(ending);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((e) => e.pool.end().catch(() => undefined)));
+  }
+}

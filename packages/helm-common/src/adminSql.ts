@@ -1,0 +1,85 @@
+/**
+ * The one SQL statement an in-cluster backend needs itself: changing the admin password inside the
+ * running server. (The charts read their password only when the data directory is initialised, so
+ * a changed helm value alone leaves the database on the old password, trap #19.)
+ *
+ * The new password is sent as a SCRAM-SHA-256 verifier computed here, like psql's \password, so the
+ * clear text never reaches the server's statement log.
+ */
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { AdminConnection } from '@hybridcloud-postgresql/core';
+
+export type LoginResult = 'ok' | 'auth-failed' | 'unreachable';
+
+export interface AdminSql {
+  /** Tries to log in with these credentials. */
+  tryLogin(conn: AdminConnection): Promise<LoginResult>;
+  /** Logs in with `conn` and sets the password of role `role` (normally conn.user itself). */
+  setPassword(conn: AdminConnection, role: string, newPassword: string): Promise<void>;
+  /** Creates (or updates) `role` as a login superuser with this password. */
+  ensureSuperuser(conn: AdminConnection, role: string, password: string): Promise<void>;
+}
+
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string {
+  const normalized = /^[\x20-\x7e]*$/.test(password) ? password : password.normalize('NFKC');
+  const salted = pbkdf2Sync(normalized, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+function client(conn: AdminConnection): pg.Client {
+  return new pg.Client({
+    host: conn.host,
+    port: conn.port,
+    user: conn.user,
+    password: conn.password,
+    database: conn.database,
+    ssl: conn.ssl ? { rejectUnauthorized: false } : false,
+    connectionTimeoutMillis: 10_000,
+    statement_timeout: 30_000,
+  });
+}
+
+export const pgAdminSql: AdminSql = {
+  async tryLogin(conn) {
+    const c = client(conn);
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      await c.query('SELECT 1');
+      return 'ok';
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      // 28P01 invalid_password, 28000 invalid_authorization_specification (no such role / hba reject)
+      if (code === '28P01' || code === '28000') return 'auth-failed';
+      return 'unreachable';
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  },
+  async setPassword(conn, role, newPassword) {
+    const c = client(conn);
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      await c.query(`ALTER ROLE ${c.escapeIdentifier(role)} WITH PASSWORD ${c.escapeLiteral(scramVerifier(newPassword))}`);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  },
+  async ensureSuperuser(conn, role, password) {
+    const c = client(conn);
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      const exists = (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount === 1;
+      const verb = exists ? 'ALTER' : 'CREATE';
+      await c.query(`${verb} ROLE ${c.escapeIdentifier(role)} WITH LOGIN SUPERUSER CREATEDB CREATEROLE PASSWORD ${c.escapeLiteral(scramVerifier(password))}`);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  },
+};

@@ -1,0 +1,63 @@
+/** Config keys every in-cluster backend shares (snake_case, as the original's config files). */
+import { Type } from '@sinclair/typebox';
+import type { ChartReference } from './releases.js';
+
+export const ChartSchema = (defaultChart: string) =>
+  Type.Object(
+    {
+      reference: Type.String({ minLength: 1, default: defaultChart, description: 'Chart to install: an OCI reference (oci://…), a chart name with `repository`, or a local chart directory / .tgz baked into the image.' }),
+      repository: Type.Optional(Type.String({ minLength: 1, description: 'Classic chart repository URL (helm --repo).' })),
+      version: Type.Optional(Type.String({ minLength: 1, description: 'Chart version (helm --version); ignored for local charts.' })),
+    },
+    { additionalProperties: false, default: {} },
+  );
+
+export const commonHelmKeys = (defaultChart: string) => ({
+  default_class: Type.Optional(Type.String({ description: 'Class used when the spec names none or an unknown one.' })),
+  storage_class: Type.String({ default: '', description: 'Storage class of the volumes; empty = the cluster default.' }),
+  pvc_cleanup: Type.Boolean({ default: false, description: 'Delete the release\'s PersistentVolumeClaims (and with them the data) when the server is deleted. Without it they are kept.' }),
+  helm_binary: Type.Optional(Type.String({ minLength: 1, description: 'helm binary (path or name on PATH). Default: env HELM_BINARY, else `helm`.' })),
+  helm_timeout_seconds: Type.Integer({ minimum: 10, maximum: 3600, default: 300, description: 'Upper bound of one helm invocation (helm never waits for readiness).' }),
+  chart: ChartSchema(defaultChart),
+});
+
+export interface CommonHelmConfig {
+  default_class?: string;
+  storage_class: string;
+  pvc_cleanup: boolean;
+  helm_binary?: string;
+  helm_timeout_seconds: number;
+  chart: { reference: string; repository?: string; version?: string };
+}
+
+export function chartReference(c: CommonHelmConfig['chart']): ChartReference {
+  return { chart: c.reference, ...(c.repository ? { repository: c.repository } : {}), ...(c.version ? { version: c.version } : {}) };
+}
+
+export function helmBinary(c: { helm_binary?: string }): string {
+  return c.helm_binary ?? process.env['HELM_BINARY'] ?? 'helm';
+}
+
+/**
+ * Picks the class for a spec: the named one, else the default class with a warning (the original
+ * fell back silently); undefined when the spec names none and there is no default.
+ */
+export function pickClass<C>(
+  requested: string | undefined,
+  classes: Record<string, C> | undefined,
+  defaultClass: string | undefined,
+): { name?: string; cls?: C; warning?: { reason: string; message: string } } {
+  const all = classes ?? {};
+  if (requested && all[requested]) return { name: requested, cls: all[requested] };
+  const fallback = defaultClass && all[defaultClass] ? { name: defaultClass, cls: all[defaultClass] } : {};
+  if (requested) {
+    return {
+      ...fallback,
+      warning: {
+        reason: 'UnknownClass',
+        message: `Class '${requested}' is not configured (known: ${Object.keys(all).join(', ') || 'none'}); ${fallback.name ? `using the default class '${fallback.name}'` : 'using cpu/memoryMB'}.`,
+      },
+    };
+  }
+  return fallback;
+}

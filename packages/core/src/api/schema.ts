@@ -17,7 +17,10 @@ const cel = (rule: string, message: string) => ({ rule, message });
 const withCel = <T extends TSchema>(schema: T, ...rules: Array<{ rule: string; message: string }>): T =>
   ({ ...schema, 'x-kubernetes-validations': rules }) as T;
 
-const IPV4 = "isIP(self) && ip(self).family() == 4";
+// The CEL IP library (Kubernetes >= 1.31) rejects leading zeros and IPv4-mapped IPv6 forms.
+const IPV4 = 'isIP(self) && ip(self).family() == 4';
+/** Short strings keep CEL cost estimates low and stop absurd input at admission. */
+const NAME = { minLength: 1, maxLength: 63 };
 
 export const FirewallRule = Type.Object(
   {
@@ -30,15 +33,15 @@ export const FirewallRule = Type.Object(
 
 export const ServerSpec = Type.Object(
   {
-    backend: Type.Optional(Type.String({ description: 'Backend to use (for example awsrds, azurepostgresflexible, helmbitnami). Leave empty unless your platform admin tells you otherwise; it must be one of the allowed backends.' })),
-    version: Type.Optional(Type.String({ description: "PostgreSQL major version such as '16'. Empty or 'latest' selects the newest version the backend offers; an unavailable version falls back to the backend's default with a warning." })),
+    backend: Type.Optional(Type.String({ maxLength: 63, description: 'Backend to use (for example awsrds, azurepostgresflexible, helmbitnami). Leave empty unless your platform admin tells you otherwise; it must be one of the allowed backends.' })),
+    version: Type.Optional(Type.String({ maxLength: 32, description: "PostgreSQL major version such as '16'. Empty or 'latest' selects the newest version the backend offers; an unavailable version falls back to the backend's default with a warning." })),
     size: Type.Optional(
       Type.Object(
         {
-          class: Type.Optional(Type.String({ description: 'Resource class defined by the operator admin. When set, cpu and memoryMB are ignored.' })),
-          cpu: Type.Optional(Type.Integer({ minimum: 1, description: 'Number of CPU cores. The backend picks the smallest size that meets cpu and memoryMB.' })),
+          class: Type.Optional(Type.String({ maxLength: 63, description: 'Resource class defined by the operator admin. When set, cpu and memoryMB are ignored.' })),
+          cpu: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Number of CPU cores. The backend picks the smallest size that meets cpu and memoryMB.' })),
           memoryMB: Type.Optional(Type.Integer({ minimum: 1, description: 'Memory in MB.' })),
-          storageGB: Type.Optional(Type.Integer({ minimum: 1, description: 'Size of the storage in GB.' })),
+          storageGB: Type.Optional(Type.Integer({ minimum: 1, description: 'Size of the storage in GB (must be positive). Backends have their own minimum (Azure flexible 32, single server 100, AWS 20).' })),
           storageAutoGrow: Type.Optional(Type.Boolean({ description: 'Grow the storage automatically where the backend supports it.' })),
         },
         { description: 'Size of the server: a class, or cpu and memoryMB, plus storage.' },
@@ -53,22 +56,22 @@ export const ServerSpec = Type.Object(
         { description: 'Automatic backups, where the backend supports them.' },
       ),
     ),
-    extensions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { maxItems: 64, description: 'PostgreSQL extensions to make available on the server (Azure backends allow-list and preload them).' })),
+    extensions: Type.Optional(Type.Array(Type.String(NAME), { maxItems: 64, description: 'PostgreSQL extensions to make available on the server (Azure backends allow-list and preload them).' })),
     network: Type.Optional(
       Type.Object(
         { firewallRules: Type.Optional(Type.Array(FirewallRule, { maxItems: 128, description: 'Firewall rules, where the backend supports them.' })) },
         { description: 'Network related settings.' },
       ),
     ),
-    serverParameters: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'PostgreSQL server parameters (name to value), where the backend supports them.' })),
+    serverParameters: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 4096 }), { maxProperties: 512, description: 'PostgreSQL server parameters (name to value, both strings), where the backend supports them.' })),
     maintenance: Type.Optional(
       Type.Object(
         {
           window: Type.Optional(
             Type.Object(
               {
-                weekday: withCel(Type.String({ description: 'Weekday as a three-letter English name: Mon, Tue, Wed, Thu, Fri, Sat, Sun.' }), cel("self in ['Mon','Tue','Wed','Thu','Fri','Sat','Sun']", 'weekday must be one of Mon, Tue, Wed, Thu, Fri, Sat, Sun')),
-                starttime: withCel(Type.String({ description: 'Start time as HH:MM (24 h, UTC).', maxLength: 5 }), cel("self.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$')", 'starttime must be HH:MM (00:00-23:59)')),
+                weekday: withCel(Type.String({ maxLength: 16, description: 'Weekday as a three-letter English name: Mon, Tue, Wed, Thu, Fri, Sat, Sun.' }), cel("self in ['Mon','Tue','Wed','Thu','Fri','Sat','Sun']", 'weekday must be one of Mon, Tue, Wed, Thu, Fri, Sat, Sun')),
+                starttime: withCel(Type.String({ description: 'Start time as HH:MM (24 h, UTC).', maxLength: 16 }), cel("self.matches('^([01][0-9]|2[0-3]):[0-5][0-9]$')", 'starttime must be HH:MM (00:00-23:59)')),
               },
               { description: 'Weekly maintenance window.' },
             ),
@@ -100,9 +103,9 @@ export const DatabaseSpec = Type.Object(
     database: Type.Optional(
       Type.Object(
         {
-          charset: Type.Optional(Type.String({ description: 'Character set (encoding), default depends on the backend (UTF8 usually).' })),
-          collation: Type.Optional(Type.String({ description: 'Collation, default depends on the backend.' })),
-          extensions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { maxItems: 64, description: 'Extensions to create in this database (CREATE EXTENSION); on Azure only those enabled on the server.' })),
+          charset: Type.Optional(Type.String({ maxLength: 63, description: 'Character set (encoding), default depends on the backend (UTF8 usually).' })),
+          collation: Type.Optional(Type.String({ maxLength: 128, description: 'Collation, default depends on the backend.' })),
+          extensions: Type.Optional(Type.Array(Type.String(NAME), { maxItems: 64, description: 'Extensions to create in this database (CREATE EXTENSION); on Azure only those enabled on the server.' })),
         },
         { description: 'Settings of the database.' },
       ),
@@ -112,19 +115,29 @@ export const DatabaseSpec = Type.Object(
   { description: 'Desired state of a database with its own user on a PostgreSQLServer.' },
 );
 
-export const Condition = Type.Object({
-  type: Type.String({ description: 'Type of the condition, e.g. Ready.' }),
-  status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')], { description: 'True, False or Unknown.' }),
-  reason: Type.String({ description: 'Machine-readable reason in CamelCase.' }),
-  message: Type.String({ description: 'What happened and what to do about it.' }),
-  lastTransitionTime: Type.String({ description: 'When the status last changed (RFC 3339).' }),
-  observedGeneration: Type.Optional(Type.Integer({ description: 'The generation this condition was computed for.' })),
-}, { description: 'A condition of the resource.' });
+export const Condition = Type.Object(
+  {
+    type: Type.String({ maxLength: 316, description: 'Type of the condition, e.g. Ready.' }),
+    status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')], { description: 'True, False or Unknown.' }),
+    reason: Type.String({ maxLength: 1024, description: 'Machine-readable reason in CamelCase.' }),
+    message: Type.String({ maxLength: 32768, description: 'What happened and what to do about it.' }),
+    lastTransitionTime: Type.String({ format: 'date-time', description: 'When the status last changed (RFC 3339).' }),
+    observedGeneration: Type.Optional(Type.Integer({ minimum: 0, description: 'The generation this condition was computed for.' })),
+  },
+  { description: 'A condition of the resource.' },
+);
 
 export const Status = Type.Object(
   {
     observedGeneration: Type.Optional(Type.Integer({ description: 'The metadata.generation the operator last acted on.' })),
-    conditions: Type.Optional(Type.Array(Condition, { description: 'Current conditions; Ready tells whether the resource can be used.' })),
+    conditions: Type.Optional(
+      Type.Array(Condition, {
+        maxItems: 32,
+        description: 'Current conditions; Ready tells whether the resource can be used.',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+      }),
+    ),
     backend: Type.Optional(Type.String({ description: 'The backend that manages this resource. Sticky once set.' })),
     unsupportedFields: Type.Optional(Type.Array(Type.String(), { description: 'Spec fields the backend cannot honour and therefore ignores.' })),
     deployment: Type.Optional(
@@ -137,6 +150,9 @@ export const Status = Type.Object(
         { description: 'Legacy status of the Python operator, kept for tools that read it.' },
       ),
     ),
+    // kopf (the Python operator's framework) kept its handler progress here. Declared so existing
+    // objects keep it until the operator adopts them instead of losing it to pruning.
+    kopf: Type.Optional(Type.Object({}, { description: 'Leftover state of the Python operator (kopf); removed when adopted.', 'x-kubernetes-preserve-unknown-fields': true })),
   },
   { description: 'Observed state, written by the operator.' },
 );

@@ -1,0 +1,105 @@
+/**
+ * Sizing by cpu / memoryMB (the Python operator did not implement it on AWS). The smallest
+ * configured class that meets both wins; when no class does, the smallest instance type of a
+ * built-in table. Capacities of configured classes come from the class itself (`cpu`,
+ * `memory_mb`) or, for known instance types, from INSTANCE_TYPES.
+ */
+
+export interface Capacity {
+  cpu: number;
+  memoryMb: number;
+}
+
+const GIB = 1024;
+const SIZES: Array<[string, number, number]> = [
+  // size, vCPU, memory GiB for the general purpose (m) family; r doubles the memory.
+  ['large', 2, 8], ['xlarge', 4, 16], ['2xlarge', 8, 32], ['4xlarge', 16, 64], ['8xlarge', 32, 128],
+  ['12xlarge', 48, 192], ['16xlarge', 64, 256], ['24xlarge', 96, 384],
+];
+
+function buildTable(): Record<string, Capacity> {
+  const t: Record<string, Capacity> = {};
+  for (const fam of ['t3', 't4g']) {
+    t[`db.${fam}.micro`] = { cpu: 2, memoryMb: 1 * GIB };
+    t[`db.${fam}.small`] = { cpu: 2, memoryMb: 2 * GIB };
+    t[`db.${fam}.medium`] = { cpu: 2, memoryMb: 4 * GIB };
+    t[`db.${fam}.large`] = { cpu: 2, memoryMb: 8 * GIB };
+    t[`db.${fam}.xlarge`] = { cpu: 4, memoryMb: 16 * GIB };
+    t[`db.${fam}.2xlarge`] = { cpu: 8, memoryMb: 32 * GIB };
+  }
+  for (const fam of ['m5', 'm6g', 'm6i', 'm7g', 'm7i']) for (const [size, cpu, mem] of SIZES) t[`db.${fam}.${size}`] = { cpu, memoryMb: mem * GIB };
+  for (const fam of ['r5', 'r6g', 'r6i', 'r7g', 'r7i']) for (const [size, cpu, mem] of SIZES) t[`db.${fam}.${size}`] = { cpu, memoryMb: mem * 2 * GIB };
+  return t;
+}
+
+/** vCPU and memory of RDS instance types (AWS documentation, "DB instance classes"). */
+export const INSTANCE_TYPES: Readonly<Record<string, Capacity>> = buildTable();
+
+/** Instance types picked when no configured class fits (RDS for PostgreSQL, Graviton). */
+export const RDS_FALLBACK_TYPES: readonly string[] = [
+  'db.t4g.micro', 'db.t4g.small', 'db.t4g.medium',
+  ...SIZES.filter(([s]) => s !== '24xlarge').flatMap(([s]) => [`db.m6g.${s}`, `db.r6g.${s}`]),
+];
+
+/** Instance types Aurora PostgreSQL accepts, for the same purpose. */
+export const AURORA_FALLBACK_TYPES: readonly string[] = [
+  'db.t4g.medium',
+  ...SIZES.filter(([s]) => s !== '24xlarge').map(([s]) => `db.r6g.${s}`),
+];
+
+export interface SizeRequest {
+  class?: string | undefined;
+  cpu?: number | undefined;
+  memoryMB?: number | undefined;
+}
+
+export type SizeChoice<C> =
+  | { kind: 'class'; name: string; cls: C; warning?: { reason: string; message: string } }
+  | { kind: 'type'; instanceType: string; capacity: Capacity }
+  | { kind: 'none'; message: string };
+
+/**
+ * Chooses a class (or an instance type) for the request.
+ * - `class` set → that class; unknown → the default class with a warning (as the seed says).
+ * - `cpu` / `memoryMB` → the smallest fitting class, else the smallest fitting fallback type.
+ * - nothing → the default class.
+ */
+export function chooseSize<C>(
+  req: SizeRequest | undefined,
+  classes: Record<string, C>,
+  defaultClass: string,
+  capacityOf: (cls: C) => Capacity | undefined,
+  fallbackTypes: readonly string[],
+): SizeChoice<C> {
+  const byDefault = (warning?: { reason: string; message: string }): SizeChoice<C> => {
+    const cls = classes[defaultClass];
+    if (cls === undefined) return { kind: 'none', message: `the default class '${defaultClass}' is not configured` };
+    return warning ? { kind: 'class', name: defaultClass, cls, warning } : { kind: 'class', name: defaultClass, cls };
+  };
+  if (req?.class) {
+    const cls = classes[req.class];
+    if (cls !== undefined) return { kind: 'class', name: req.class, cls };
+    const known = Object.keys(classes).join(', ') || 'none';
+    return byDefault({ reason: 'UnknownClass', message: `size class '${req.class}' does not exist (available: ${known}); using the default class '${defaultClass}'` });
+  }
+  if (req?.cpu !== undefined || req?.memoryMB !== undefined) {
+    const cpu = req.cpu ?? 0;
+    const mem = req.memoryMB ?? 0;
+    const fits = (c: Capacity | undefined): c is Capacity => c !== undefined && c.cpu >= cpu && c.memoryMb >= mem;
+    const smaller = (a: Capacity, b: Capacity) => a.cpu - b.cpu || a.memoryMb - b.memoryMb;
+    let best: { name: string; cls: C; cap: Capacity } | undefined;
+    for (const [name, cls] of Object.entries(classes)) {
+      const cap = capacityOf(cls);
+      if (fits(cap) && (!best || smaller(cap, best.cap) < 0)) best = { name, cls, cap };
+    }
+    if (best) return { kind: 'class', name: best.name, cls: best.cls };
+    let type: { instanceType: string; cap: Capacity } | undefined;
+    for (const t of fallbackTypes) {
+      const cap = INSTANCE_TYPES[t];
+      if (fits(cap) && (!type || smaller(cap, type.cap) < 0)) type = { instanceType: t, cap };
+    }
+    if (type) return { kind: 'type', instanceType: type.instanceType, capacity: type.cap };
+    return { kind: 'none', message: `no configured class and no instance type offers ${cpu} CPUs and ${mem} MB memory` };
+  }
+  return byDefault();
+}

@@ -1,0 +1,172 @@
+/**
+ * A small HTTP proxy in front of moto_server that speaks the RDS Query API where moto cannot:
+ * - answers DescribeDBEngineVersions (moto does not implement it) from a fixed catalogue;
+ * - injects real RDS error responses (Throttling 400, InternalFailure 500, ServiceUnavailable 503);
+ * - rewrites responses to show the intermediate states moto never shows (creating, modifying,
+ *   deleting), by replacing the status element and dropping the endpoint;
+ * - records every request (action, time) so tests can assert what reached "AWS".
+ * Everything else is forwarded unchanged.
+ */
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+
+const NS = 'http://rds.amazonaws.com/doc/2014-10-31/';
+
+export interface Fault {
+  /** Action name (CreateDBInstance, …) or undefined for every action. */
+  action?: string;
+  /** How many matching requests this fault applies to. */
+  times: number;
+  error: 'Throttling' | 'InternalFailure' | 'ServiceUnavailable';
+}
+
+export interface Rewrite {
+  action: string;
+  times: number;
+  /** Applied to moto's response body. */
+  rewrite(xml: string): string;
+}
+
+export interface RecordedRequest {
+  action: string;
+  at: number;
+  params: URLSearchParams;
+  /** Status the client got. */
+  status: number;
+}
+
+export interface RdsProxy {
+  endpoint: string;
+  requests: RecordedRequest[];
+  fail(f: Fault): void;
+  rewrite(r: Rewrite): void;
+  /** Engine → versions DescribeDBEngineVersions reports. */
+  engineVersions: Record<string, string[]>;
+  clear(): void;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_ENGINE_VERSIONS: Record<string, string[]> = {
+  postgres: ['14.12', '14.17', '15.7', '15.12', '16.3', '16.8', '17.2', '17.4'],
+  'aurora-postgresql': ['14.12', '15.7', '15.10', '16.4', '16.6', '17.4'],
+};
+
+/** Replace the first (or every) <Tag>…</Tag> value. */
+export function setElement(xml: string, tag: string, value: string): string {
+  return xml.replace(new RegExp(`<${tag}>[^<]*</${tag}>`, 'g'), `<${tag}>${value}</${tag}>`);
+}
+
+/** Remove an element with its content (e.g. Endpoint of a creating instance). */
+export function dropElement(xml: string, tag: string): string {
+  return xml.replace(new RegExp(`<${tag}>[\\s\\S]*?</${tag}>`, 'g'), '');
+}
+
+function errorXml(code: string, message: string, type: 'Sender' | 'Receiver'): string {
+  return `<ErrorResponse xmlns="${NS}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+}
+
+function engineVersionsXml(engine: string | null, catalogue: Record<string, string[]>, majorFilter: string | null): string {
+  const engines = engine ? [engine] : Object.keys(catalogue);
+  const items = engines.flatMap((e) =>
+    (catalogue[e] ?? [])
+      .filter((v) => !majorFilter || v.split('.')[0] === majorFilter)
+      .map((v) => {
+        const major = v.split('.')[0];
+        const family = e === 'postgres' ? `postgres${major}` : `aurora-postgresql${major}`;
+        return `<DBEngineVersion><Engine>${e}</Engine><EngineVersion>${v}</EngineVersion><DBParameterGroupFamily>${family}</DBParameterGroupFamily><MajorEngineVersion>${major}</MajorEngineVersion><Status>available</Status></DBEngineVersion>`;
+      }),
+  );
+  return `<DescribeDBEngineVersionsResponse xmlns="${NS}"><DescribeDBEngineVersionsResult><DBEngineVersions>${items.join('')}</DBEngineVersions></DescribeDBEngineVersionsResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeDBEngineVersionsResponse>`;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function startRdsProxy(target: string): Promise<RdsProxy> {
+  const faults: Fault[] = [];
+  const rewrites: Rewrite[] = [];
+  const requests: RecordedRequest[] = [];
+  const proxy: RdsProxy = {
+    endpoint: '',
+    requests,
+    engineVersions: structuredClone(DEFAULT_ENGINE_VERSIONS),
+    fail: (f) => faults.push({ ...f }),
+    rewrite: (r) => rewrites.push({ ...r }),
+    clear: () => {
+      faults.length = 0;
+      rewrites.length = 0;
+      requests.length = 0;
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+
+  const send = (res: ServerResponse, status: number, body: string) => {
+    res.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() });
+    res.end(body);
+  };
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const params = new URLSearchParams(body.toString('utf8'));
+      const action = params.get('Action') ?? '';
+      const record = (status: number) => requests.push({ action, at: Date.now(), params, status });
+      const fault = faults.find((f) => f.times > 0 && (!f.action || f.action === action));
+      if (fault) {
+        fault.times -= 1;
+        if (fault.error === 'Throttling') {
+          record(400);
+          return send(res, 400, errorXml('Throttling', 'Rate exceeded', 'Sender'));
+        }
+        const status = fault.error === 'InternalFailure' ? 500 : 503;
+        record(status);
+        return send(res, status, errorXml(fault.error, 'The request processing has failed because of an unknown error, exception or failure.', 'Receiver'));
+      }
+      if (action === 'DescribeDBEngineVersions') {
+        record(200);
+        return send(res, 200, engineVersionsXml(params.get('Engine'), proxy.engineVersions, params.get('MajorEngineVersion')));
+      }
+      const url = new URL(req.url ?? '/', target);
+      const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host, 'content-length': String(body.length) } }, (up) => {
+        void (async () => {
+          let out = (await readBody(up)).toString('utf8');
+          const rw = rewrites.find((r) => r.times > 0 && r.action === action);
+          if (rw && (up.statusCode ?? 500) < 300) {
+            rw.times -= 1;
+            out = rw.rewrite(out);
+          }
+          record(up.statusCode ?? 502);
+          const headers = { ...up.headers };
+          delete headers['content-length'];
+          delete headers['transfer-encoding'];
+          res.writeHead(up.statusCode ?? 502, headers);
+          res.end(out);
+        })();
+      });
+      upstream.on('error', (err) => {
+        record(502);
+        send(res, 502, errorXml('InternalFailure', String(err), 'Receiver'));
+      });
+      upstream.end(body);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const addr = server.address();
+  proxy.endpoint = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  return proxy;
+}
+
+/** Most requests seen in any window of `windowMs`. */
+export function peakRequests(requests: readonly { at: number }[], windowMs = 1000): number {
+  const times = requests.map((r) => r.at).sort((a, b) => a - b);
+  let peak = 0;
+  let lo = 0;
+  for (let hi = 0; hi < times.length; hi++) {
+    while (times[hi]! - times[lo]! >= windowMs) lo++;
+    peak = Math.max(peak, hi - lo + 1);
+  }
+  return peak;
+}

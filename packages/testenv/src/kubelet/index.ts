@@ -1,0 +1,2 @@
+export { KubeletSimulator, bitnamiProfile, yugabyteProfile, type PodProfile, type KubeletSimulatorOptions } from './simulator.js';
+export { PostgresInstance } from './postgresInstance.js';

@@ -13,3 +13,4 @@ export * from './config/index.js';
 export * from './plugins/index.js';
 export { generatePassword, passwordGeneratorFor, type PasswordGenerator, type PasswordOptions } from './credentials/password.js';
 export * from './sql/index.js';
+export { createContainer, type ContainerModule, type CreateContainerOptions } from './di/container.js';

@@ -16,6 +16,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'charts/**/*.test.ts', 'examples/**/*.test.ts', 'test/**/*.test.ts'],
     setupFiles: ['./vitest.setup.ts'],
+    globalSetup: ['./vitest.globalSetup.ts'],
     testTimeout: 60_000,
     hookTimeout: 300_000,
     pool: 'forks',

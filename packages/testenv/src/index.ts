@@ -1,1 +1,11 @@
-export {};
+export { startControlPlane, connectControlPlane, readControlPlaneInfo, ADMIN_USER, type ControlPlane, type ControlPlaneInfo, type StartControlPlaneOptions } from './controlPlane.js';
+export { startPostgres, pgBinDir, type Postgres, type StartPostgresOptions } from './postgres.js';
+export { startMoto, motoServerPath, type Moto } from './moto.js';
+export { useControlPlane, usePostgres, useMoto, createTestNamespace, CONTROL_PLANE_ENV } from './shared.js';
+export { applyCrds, crdFiles, CRD_CHART_TEMPLATES } from './crds.js';
+export { makeKubeConfig, writeKubeconfig, type Credential } from './kubeconfig.js';
+export { ensureBinary, ensureBinaries, describeBinary, cacheDir, REPO_ROOT, type BinaryName } from './binaries.js';
+export { supervise, unexpectedExits, ChildDiedError, type Supervised } from './processes.js';
+export { freePort, waitUntil } from './net.js';
+export { runTool, type ToolResult } from './tools.js';
+export { KubeletSimulator, PostgresInstance, bitnamiProfile, yugabyteProfile, type PodProfile, type KubeletSimulatorOptions } from './kubelet/index.js';

@@ -1,0 +1,26 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONTROL_PLANE_ENV, startControlPlane, unexpectedExits, type ControlPlane } from '@hybridcloud-postgresql/testenv';
+
+/**
+ * One control plane (etcd + kube-apiserver) per vitest run, shared by all test files; each file
+ * works in its own namespace (createTestNamespace). Workers find it through CONTROL_PLANE_ENV,
+ * which they inherit because they are forked after this runs.
+ */
+let cp: ControlPlane | undefined;
+
+export async function setup(): Promise<void> {
+  if (process.env[CONTROL_PLANE_ENV]) return; // an outer harness already provides one
+  const started = Date.now();
+  cp = await startControlPlane();
+  process.env[CONTROL_PLANE_ENV] = join(cp.dir, 'controlplane.json');
+  writeFileSync(join(cp.dir, 'started-by'), `vitest ${process.pid}\n`);
+  process.stderr.write(`[testenv] control plane ${cp.server} up in ${((Date.now() - started) / 1000).toFixed(1)} s (KUBECONFIG=${cp.kubeconfigPath})\n`);
+}
+
+export async function teardown(): Promise<void> {
+  await cp?.stop();
+  // A control-plane process that died during the run fails it, with its last log lines.
+  const died = unexpectedExits();
+  if (died.length) throw new Error(died.map((d) => d.message).join('\n\n'));
+}

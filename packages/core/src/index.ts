@@ -14,3 +14,5 @@ export * from './plugins/index.js';
 export { generatePassword, passwordGeneratorFor, type PasswordGenerator, type PasswordOptions } from './credentials/password.js';
 export * from './sql/index.js';
 export { createContainer, type ContainerModule, type CreateContainerOptions } from './di/container.js';
+export * from './reconcile/index.js';
+export * from './credentials/secret.js';

@@ -1,0 +1,176 @@
+/**
+ * Pieces both reconcilers share: finalizers (and adoption of kopf's), the action label, backend
+ * state annotations, the Op handed to backends, redaction and event-on-transition.
+ */
+import { API_VERSION, type ObjectMeta, type ResourceStatus, type ServerSpec } from '../api/schema.js';
+import type { Capabilities, Op, ServerRequest } from '../backend/contract.js';
+import type { EventRecorder, InvolvedObject } from '../kube/events.js';
+import type { Logger } from '../observability/logger.js';
+import type { AnyResource, Kind, KubeAccess } from './kubeAccess.js';
+import { readyCondition } from './status.js';
+
+export const FINALIZER = 'hybridcloud.maibornwolff.de/finalizer';
+/** kopf 1.38's default finalizer, left on objects by the Python operator. */
+export const KOPF_FINALIZER = 'kopf.zalando.org/KopfFinalizerMarker';
+export const ACTION_LABEL = 'operator/action';
+export const RESET_PASSWORD = 'reset-password';
+/** Core's own annotation: hash of the password a creation was started with (see serverReconciler). */
+export const CREATED_WITH_ANNOTATION = 'hybridcloud.maibornwolff.de/created-with-password';
+
+export const stateAnnotationPrefix = (backendId: string) => `${backendId}.backends.hybridcloud.maibornwolff.de/`;
+
+export function backendState(meta: ObjectMeta, backendId: string): Record<string, string> {
+  const prefix = stateAnnotationPrefix(backendId);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(meta.annotations ?? {})) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  return out;
+}
+
+export function serverRequest(obj: { metadata: ObjectMeta; spec: ServerSpec }, backendId: string): ServerRequest {
+  return {
+    namespace: obj.metadata.namespace,
+    name: obj.metadata.name,
+    uid: obj.metadata.uid ?? '',
+    spec: obj.spec,
+    state: backendState(obj.metadata, backendId),
+  };
+}
+
+export function involved(obj: AnyResource): InvolvedObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: obj.kind,
+    name: obj.metadata.name,
+    namespace: obj.metadata.namespace,
+    ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
+    ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}),
+  };
+}
+
+/**
+ * Adds our finalizer; kopf's is replaced in the same write (adoption of objects the Python
+ * operator managed). The resourceVersion makes a concurrent change fail with 409 (retried)
+ * instead of being lost, since a merge patch replaces the whole list.
+ */
+export async function ensureFinalizer<T extends AnyResource>(kube: KubeAccess, kind: Kind, obj: T): Promise<T> {
+  const current = obj.metadata.finalizers ?? [];
+  if (current.includes(FINALIZER) && !current.includes(KOPF_FINALIZER)) return obj;
+  const finalizers = [...current.filter((f) => f !== KOPF_FINALIZER && f !== FINALIZER), FINALIZER];
+  const patch = { finalizers, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) };
+  return (await kube.patchMetadata<T>(kind, obj.metadata.namespace, obj.metadata.name, patch)) ?? obj;
+}
+
+export function hasFinalizer(obj: AnyResource): boolean {
+  const f = obj.metadata.finalizers ?? [];
+  return f.includes(FINALIZER) || f.includes(KOPF_FINALIZER);
+}
+
+export async function removeFinalizer(kube: KubeAccess, kind: Kind, obj: AnyResource): Promise<void> {
+  const current = obj.metadata.finalizers ?? [];
+  const finalizers = current.filter((f) => f !== FINALIZER && f !== KOPF_FINALIZER);
+  if (finalizers.length === current.length) return;
+  await kube.patchMetadata(kind, obj.metadata.namespace, obj.metadata.name, {
+    finalizers,
+    ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}),
+  });
+}
+
+export async function removeActionLabel(kube: KubeAccess, kind: Kind, obj: AnyResource): Promise<void> {
+  await kube.patchMetadata(kind, obj.metadata.namespace, obj.metadata.name, { labels: { [ACTION_LABEL]: null } });
+}
+
+/** Replaces every known secret in a message (a driver or cloud error could echo one). */
+export function redact(message: string, secrets: ReadonlyArray<string | undefined>): string {
+  let out = message;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[REDACTED]');
+  return out;
+}
+
+/** Spec fields a backend cannot honour, as JSON paths, for the Warning Event and status. */
+export function unsupportedFields(spec: ServerSpec, caps: Capabilities): string[] {
+  const out: string[] = [];
+  if (!caps.sizeByCpuMemory) {
+    if (spec.size?.cpu !== undefined) out.push('spec.size.cpu');
+    if (spec.size?.memoryMB !== undefined) out.push('spec.size.memoryMB');
+  }
+  if (!caps.storageAutoGrow && spec.size?.storageAutoGrow) out.push('spec.size.storageAutoGrow');
+  if (!caps.backupRetention && spec.backup?.retentionDays !== undefined) out.push('spec.backup.retentionDays');
+  if (!caps.geoRedundantBackup && spec.backup?.geoRedundant) out.push('spec.backup.geoRedundant');
+  if (!caps.serverExtensions && (spec.extensions?.length ?? 0) > 0) out.push('spec.extensions');
+  if (!caps.firewallRules && (spec.network?.firewallRules?.length ?? 0) > 0) out.push('spec.network.firewallRules');
+  if (!caps.serverParameters && Object.keys(spec.serverParameters ?? {}).length > 0) out.push('spec.serverParameters');
+  if (!caps.maintenanceWindow && spec.maintenance?.window) out.push('spec.maintenance.window');
+  if (!caps.highAvailability && spec.highavailability?.enabled) out.push('spec.highavailability.enabled');
+  return out;
+}
+
+/** Reasons that describe progress, not trouble: their Events are Normal. */
+const PROGRESS_REASONS = new Set(['Creating', 'Updating', 'Pending', 'ServerNotReady', 'Deleting', 'DependentDatabases', 'Ready']);
+
+/** One Event per Ready transition (status or reason changed). */
+export async function eventOnTransition(events: EventRecorder, obj: AnyResource, prev: ResourceStatus | undefined, next: ResourceStatus, log: Logger): Promise<void> {
+  const a = readyCondition(prev);
+  const b = readyCondition(next);
+  if (!b || (a && a.status === b.status && a.reason === b.reason)) return;
+  const type = b.status === 'True' || PROGRESS_REASONS.has(b.reason) ? 'Normal' : 'Warning';
+  await record(events, obj, type, b.reason, b.message, log);
+}
+
+/** Events are best effort: failing to post one must not fail the reconcile. */
+export async function record(events: EventRecorder, obj: AnyResource, type: 'Normal' | 'Warning', reason: string, message: string, log: Logger): Promise<void> {
+  try {
+    await events.record(involved(obj), type, reason, message);
+  } catch (err) {
+    log.warn({ err: (err as Error).message, reason }, 'could not post event');
+  }
+}
+
+/** Warnings already posted, per object generation and reason (Op.warn deduplication). */
+export class WarningMemory {
+  private readonly seen = new Map<string, number>();
+  /** true the first time (uid, reason) is seen for this generation. */
+  firstTime(uid: string, generation: number | undefined, reason: string): boolean {
+    const key = `${uid}\u0000${reason}`;
+    const g = generation ?? 0;
+    if (this.seen.get(key) === g) return false;
+    this.seen.set(key, g);
+    if (this.seen.size > 50_000) this.seen.clear();
+    return true;
+  }
+}
+
+export interface OpDeps {
+  kube: KubeAccess;
+  events: EventRecorder;
+  warnings: WarningMemory;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+/** The Op a backend gets for one call on one object. */
+export function makeOp(deps: OpDeps, kind: Kind, obj: AnyResource, backendId: string, req?: ServerRequest): Op {
+  const log = deps.log.child({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, backend: backendId });
+  return {
+    log,
+    signal: deps.signal,
+    async saveState(patch) {
+      const prefix = stateAnnotationPrefix(backendId);
+      const annotations: Record<string, string | null> = {};
+      for (const [k, v] of Object.entries(patch)) annotations[prefix + k] = v;
+      const updated = await deps.kube.patchMetadata(kind, obj.metadata.namespace, obj.metadata.name, { annotations });
+      if (updated) obj.metadata = updated.metadata;
+      if (req) {
+        const state: Record<string, string> = { ...req.state };
+        for (const [k, v] of Object.entries(patch)) {
+          if (v === null) delete state[k];
+          else state[k] = v;
+        }
+        req.state = state;
+      }
+    },
+    warn(reason, message) {
+      if (!deps.warnings.firstTime(obj.metadata.uid ?? obj.metadata.name, obj.metadata.generation, reason)) return;
+      void record(deps.events, obj, 'Warning', reason, message, log);
+    },
+  };
+}

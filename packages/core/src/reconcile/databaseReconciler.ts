@@ -1,0 +1,228 @@
+/**
+ * PostgreSQLDatabase reconcile: wait for the server (Ready=False ServerNotReady; the controller
+ * re-queues databases when their server changes, no fixed sleeps), then role, database, owner,
+ * grants and extensions inside the database, then the credentials Secret. The password is stored
+ * (pending) before the role gets it. Deletion drops database and role unless the backend keeps
+ * them (fake deletion), then removes the finalizer.
+ */
+import type { PostgreSQLDatabase, PostgreSQLServer, ResourceStatus } from '../api/schema.js';
+import type { AdminConnection, Backend, DatabaseRequest, Endpoint, Op, ServerRequest } from '../backend/contract.js';
+import { BackendError, classifyError, terminal } from '../backend/errors.js';
+import type { ReconcileRequest, ReconcileResult, Reconciler } from '../controller/reconciler.js';
+import { credentialsData, decodeSecret, desiredSecret, foreignController, PENDING_PASSWORD_KEY, storedPasswords } from '../credentials/secret.js';
+import { assertIdentifier, databaseNameFor } from '../sql/names.js';
+import {
+  ACTION_LABEL, RESET_PASSWORD, ensureFinalizer, eventOnTransition, hasFinalizer, makeOp, record, redact,
+  removeActionLabel, removeFinalizer, serverRequest,
+} from './common.js';
+import type { ReconcileDeps } from './deps.js';
+import { nextStatus, readyCondition, sameStatus, type Observed } from './status.js';
+
+/** Thrown inside the flow when the server cannot be used yet; not an error, a wait. */
+class ServerNotReady extends Error {}
+
+interface ServerContext {
+  server: PostgreSQLServer;
+  backendId: string;
+  backend: Backend;
+  request: ServerRequest;
+  endpoint: Endpoint;
+  admin: AdminConnection;
+  secrets: string[];
+}
+
+export class DatabaseReconciler implements Reconciler {
+  readonly kind = 'PostgreSQLDatabase';
+  constructor(private readonly d: ReconcileDeps) {}
+
+  async reconcile(req: ReconcileRequest): Promise<ReconcileResult> {
+    const obj = await this.d.kube.getDatabase(req.namespace, req.name);
+    if (!obj) return {};
+    const secrets: string[] = [];
+    try {
+      return obj.metadata.deletionTimestamp ? await this.delete(obj, secrets) : await this.apply(obj, secrets);
+    } catch (err) {
+      if (err instanceof ServerNotReady) {
+        await this.writeStatus(obj, { ready: false, reason: 'ServerNotReady', message: err.message, deployment: 'working', deploymentReason: null });
+        // The server's changes re-queue us; the resync is only a safety net.
+        return { requeueAfterMs: this.d.resyncMs };
+      }
+      return this.failed(obj, err, secrets);
+    }
+  }
+
+  private dbRequest(obj: PostgreSQLDatabase): DatabaseRequest {
+    const databaseName = databaseNameFor(obj.metadata.name);
+    return { namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid ?? '', spec: obj.spec, databaseName, userName: databaseName };
+  }
+
+  /** The server, its backend and an admin connection, or ServerNotReady. */
+  private async serverContext(obj: PostgreSQLDatabase, op: (s: PostgreSQLServer, id: string, r: ServerRequest) => Op, requireReady: boolean): Promise<ServerContext> {
+    const serverName = obj.spec.serverRef?.name;
+    const server = serverName ? await this.d.kube.getServer(obj.metadata.namespace, serverName) : undefined;
+    if (!server) throw new ServerNotReady(`PostgreSQLServer ${serverName} does not exist (yet) in namespace ${obj.metadata.namespace}`);
+    const ready = readyCondition(server.status);
+    if (requireReady && (ready?.status !== 'True' || server.metadata.deletionTimestamp)) {
+      throw new ServerNotReady(`Waiting for PostgreSQLServer ${serverName} to be ready${ready ? ` (${ready.reason}: ${ready.message})` : ''}`);
+    }
+    const backendId = server.status?.backend;
+    if (!backendId) throw new ServerNotReady(`PostgreSQLServer ${serverName} has not been provisioned yet`);
+    const backend = this.d.registry.get(backendId);
+    if (!backend) throw new BackendError('terminal', `Backend '${backendId}' of server ${serverName} is not enabled in the operator`, 'BackendNotLoaded');
+    const adminSecret = decodeSecret(await this.d.kube.getSecret(obj.metadata.namespace, server.spec.credentialsSecret));
+    if (!adminSecret['password'] || !adminSecret['host']) throw new ServerNotReady(`Secret ${server.spec.credentialsSecret} of PostgreSQLServer ${serverName} is not complete yet`);
+    const request = serverRequest(server, backendId);
+    const endpoint: Endpoint = {
+      host: adminSecret['host'],
+      port: Number(adminSecret['port'] ?? 5432),
+      sslmode: adminSecret['sslmode'] ?? 'prefer',
+      adminUsername: adminSecret['username'] ?? 'postgres',
+      adminDatabase: adminSecret['dbname'] ?? 'postgres',
+    };
+    const secrets = [adminSecret['password']];
+    let admin: AdminConnection;
+    if (backend.database?.adminConnection) {
+      admin = await backend.database.adminConnection(op(server, backendId, request), request);
+      secrets.push(admin.password);
+    } else {
+      const at = await this.d.resolver.resolve({ namespace: server.metadata.namespace, name: server.metadata.name, backend: backendId }, endpoint);
+      admin = { host: at.host, port: at.port, user: endpoint.adminUsername, password: adminSecret['password'], database: endpoint.adminDatabase ?? 'postgres', ssl: !['disable', 'allow', 'prefer'].includes(endpoint.sslmode), sslmode: endpoint.sslmode };
+    }
+    return { server, backendId, backend, request, endpoint, admin, secrets };
+  }
+
+  private async apply(obj: PostgreSQLDatabase, secrets: string[]): Promise<ReconcileResult> {
+    const { kube, sql } = this.d;
+    const db = this.dbRequest(obj);
+    try {
+      assertIdentifier(db.databaseName, 'database name');
+    } catch (err) {
+      await this.writeStatus(obj, { ready: false, reason: 'InvalidName', message: (err as Error).message, deployment: 'failed', deploymentReason: (err as Error).message });
+      return {};
+    }
+    obj = await ensureFinalizer(kube, 'database', obj);
+    const ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), true);
+    secrets.push(...ctx.secrets);
+    const hooks = ctx.backend.database ?? {};
+    const dialect = hooks.dialect ?? 'postgresql';
+    const op = makeOp(this.opDeps(), 'database', obj, ctx.backendId);
+
+    // Password first: stored (pending) in the database's own Secret before the role gets it.
+    const secretName = obj.spec.credentialsSecret;
+    let secret = await kube.getSecret(obj.metadata.namespace, secretName);
+    const owner = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, uid: obj.metadata.uid ?? '' };
+    const foreign = foreignController(secret, owner);
+    if (foreign) throw terminal('SecretConflict', `Secret ${secretName} belongs to ${foreign.kind} ${foreign.name}; choose another spec.credentialsSecret`);
+    let { current, pending } = storedPasswords(secret);
+    const action = obj.metadata.labels?.[ACTION_LABEL];
+    const resetRequested = action === RESET_PASSWORD;
+    if (action !== undefined && !resetRequested) {
+      await record(this.d.events, obj, 'Warning', 'UnknownAction', `Unknown ${ACTION_LABEL} '${action}'; supported: ${RESET_PASSWORD}`, this.d.log);
+      await removeActionLabel(kube, 'database', obj);
+    }
+    if (!pending && (!current || resetRequested)) {
+      pending = this.d.generatePassword();
+      const next = desiredSecret(secret, { namespace: obj.metadata.namespace, name: secretName, owner, data: { [PENDING_PASSWORD_KEY]: pending } });
+      if (next) secret = await kube.writeSecret(next);
+    }
+    secrets.push(...[current, pending].filter((s): s is string => !!s));
+    const password = pending ?? current!;
+
+    // Role: an existing role (left over, or adopted from the Python operator) gets the pending
+    // password; otherwise its password is left alone so a resync changes nothing.
+    const role = await sql.ensureRole(ctx.admin, db.userName, password, { login: true, dialect });
+    if (!role.created && pending) await sql.setPassword(ctx.admin, db.userName, pending, dialect);
+
+    const dbOptions = {
+      owner: db.userName,
+      dialect,
+      ...(obj.spec.database?.charset ? { encoding: obj.spec.database.charset } : {}),
+      ...(obj.spec.database?.collation ? { collation: obj.spec.database.collation } : {}),
+    };
+    if (hooks.createDatabase && !(await sql.databaseExists(ctx.admin, db.databaseName))) await hooks.createDatabase(op, ctx.request, db);
+    await sql.ensureDatabase(ctx.admin, db.databaseName, dbOptions);
+    await sql.restrictDatabase(ctx.admin, db.databaseName, db.userName);
+    await sql.setupInsideDatabase(ctx.admin, db.databaseName, { role: db.userName, extensions: obj.spec.database?.extensions ?? [] });
+    if (hooks.databaseProvisioned) await hooks.databaseProvisioned(op, ctx.request, db, ctx.admin);
+
+    const username = hooks.loginName ? hooks.loginName(ctx.request, db.userName, ctx.endpoint) : db.userName;
+    const data = credentialsData({ host: ctx.endpoint.host, port: ctx.endpoint.port, dbname: db.databaseName, username, password, sslmode: ctx.endpoint.sslmode });
+    const next = desiredSecret(secret, { namespace: obj.metadata.namespace, name: secretName, owner, data: { ...data, [PENDING_PASSWORD_KEY]: null } });
+    if (next) await kube.writeSecret(next);
+    if (resetRequested) {
+      await removeActionLabel(kube, 'database', obj);
+      if (pending && current) await record(this.d.events, obj, 'Normal', 'PasswordReset', `Password of role ${db.userName} reset; Secret ${secretName} updated`, this.d.log);
+    }
+    await this.writeStatus(obj, { backend: ctx.backendId, ready: true, reason: 'Ready', message: `Database ${db.databaseName} is ready on server ${ctx.server.metadata.name}; credentials in Secret ${secretName}.`, deployment: 'finished', deploymentReason: 'Database created' });
+    return { requeueAfterMs: this.d.resyncMs };
+  }
+
+  private async delete(obj: PostgreSQLDatabase, secrets: string[]): Promise<ReconcileResult> {
+    if (!hasFinalizer(obj)) return {};
+    const db = this.dbRequest(obj);
+    // Never provisioned (no backend recorded, or an invalid name): nothing to drop.
+    const provisioned = obj.status?.backend !== undefined && assertOk(db.databaseName);
+    if (provisioned) {
+      let ctx: ServerContext | undefined;
+      try {
+        ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), false);
+      } catch (err) {
+        // The server object is gone (its finalizer removed by hand): nothing we can reach.
+        if (!(err instanceof ServerNotReady && /does not exist/.test(err.message))) throw err;
+      }
+      if (ctx) {
+        secrets.push(...ctx.secrets);
+        const hooks = ctx.backend.database ?? {};
+        const op = makeOp(this.opDeps(), 'database', obj, ctx.backendId);
+        if (!hooks.keepDatabaseOnDelete?.(ctx.request, db)) {
+          const handled = hooks.deleteDatabase ? await hooks.deleteDatabase(op, ctx.request, db) : false;
+          if (!handled) await this.d.sql.dropDatabase(ctx.admin, db.databaseName, hooks.dialect);
+          await this.d.sql.dropRole(ctx.admin, db.userName);
+        } else {
+          op.log.info({ database: db.databaseName }, 'database kept on delete (fake deletion)');
+        }
+      }
+    }
+    const secret = await this.d.kube.getSecret(obj.metadata.namespace, obj.spec.credentialsSecret);
+    if (secret && (secret.metadata?.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid)) {
+      await this.d.kube.deleteSecret(obj.metadata.namespace, obj.spec.credentialsSecret);
+    }
+    await removeFinalizer(this.d.kube, 'database', obj);
+    return {};
+  }
+
+  private async failed(obj: PostgreSQLDatabase, err: unknown, secrets: string[]): Promise<ReconcileResult> {
+    const c = classifyError(err);
+    const message = redact(c.message, secrets);
+    this.d.log.warn({ kind: this.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, reason: c.reason, errorKind: c.kind, error: message }, 'reconcile failed');
+    try {
+      await this.writeStatus(obj, { ready: false, reason: c.reason, message, deployment: c.kind === 'terminal' ? 'failed' : 'working', deploymentReason: c.kind === 'terminal' ? message : null });
+    } catch (statusErr) {
+      this.d.log.warn({ error: (statusErr as Error).message }, 'could not write status');
+    }
+    if (c.kind === 'terminal') return { requeueAfterMs: this.d.resyncMs };
+    throw new BackendError(c.kind, message, c.reason, c.retryAfterMs !== undefined ? { retryAfterMs: c.retryAfterMs } : undefined);
+  }
+
+  private opDeps() {
+    return { kube: this.d.kube, events: this.d.events, warnings: this.d.warnings, log: this.d.log, signal: this.d.signal };
+  }
+
+  private async writeStatus(obj: PostgreSQLDatabase, o: Omit<Observed, 'generation' | 'backend'> & { backend?: string }): Promise<void> {
+    const prev: ResourceStatus | undefined = obj.status;
+    const next = nextStatus(prev, { ...o, generation: obj.metadata.generation, backend: o.backend }, this.d.clock.now());
+    if (sameStatus(prev, next)) return;
+    await this.d.kube.patchStatus('database', obj.metadata.namespace, obj.metadata.name, next);
+    await eventOnTransition(this.d.events, obj, prev, next, this.d.log);
+    obj.status = next;
+  }
+}
+
+function assertOk(name: string): boolean {
+  try {
+    assertIdentifier(name);
+    return true;
+  } catch {
+    return false;
+  }
+}

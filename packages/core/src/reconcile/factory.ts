@@ -1,0 +1,44 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { BackendRegistry } from '../backend/registry.js';
+import { identityConnectionResolver, type ConnectionResolver } from '../backend/connectionResolver.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { Logger } from '../observability/logger.js';
+import { SqlAdmin } from '../sql/admin.js';
+import { systemClock, type Clock } from '../tokens.js';
+import { WarningMemory } from './common.js';
+import { DatabaseReconciler } from './databaseReconciler.js';
+import { createKubeAccess, type KubeAccess } from './kubeAccess.js';
+import { ServerReconciler } from './serverReconciler.js';
+
+export interface CreateReconcilersOptions {
+  kubeConfig: KubeConfig;
+  registry: BackendRegistry;
+  events: EventRecorder;
+  log: Logger;
+  generatePassword: () => string;
+  resyncMs: number;
+  signal?: AbortSignal;
+  sql?: SqlAdmin;
+  resolver?: ConnectionResolver;
+  clock?: Clock;
+  kube?: KubeAccess;
+}
+
+/** The two reconcilers sharing one SQL pool manager and warning memory. */
+export function createReconcilers(o: CreateReconcilersOptions): { server: ServerReconciler; database: DatabaseReconciler; sql: SqlAdmin } {
+  const sql = o.sql ?? new SqlAdmin();
+  const deps = {
+    kube: o.kube ?? createKubeAccess(o.kubeConfig),
+    registry: o.registry,
+    events: o.events,
+    sql,
+    resolver: o.resolver ?? identityConnectionResolver,
+    generatePassword: o.generatePassword,
+    log: o.log,
+    clock: o.clock ?? systemClock,
+    resyncMs: o.resyncMs,
+    signal: o.signal ?? new AbortController().signal,
+    warnings: new WarningMemory(),
+  };
+  return { server: new ServerReconciler(deps), database: new DatabaseReconciler(deps), sql };
+}

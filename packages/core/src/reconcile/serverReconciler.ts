@@ -67,7 +67,9 @@ export class ServerReconciler implements Reconciler {
     const owner = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, uid: obj.metadata.uid ?? '' };
     const foreign = foreignController(secret, owner);
     if (foreign) throw terminal('SecretConflict', `Secret ${secretName} belongs to ${foreign.kind} ${foreign.name}; choose another spec.credentialsSecret`);
-    let { current, pending } = storedPasswords(secret);
+    const stored = storedPasswords(secret);
+    const current = stored.current;
+    let pending = stored.pending;
     const action = obj.metadata.labels?.[ACTION_LABEL];
     const resetRequested = action === RESET_PASSWORD;
     if (action !== undefined && !resetRequested) {

@@ -16,3 +16,5 @@ export * from './sql/index.js';
 export { createContainer, type ContainerModule, type CreateContainerOptions } from './di/container.js';
 export * from './reconcile/index.js';
 export * from './credentials/secret.js';
+export { main as runCli, type CliIo, type StartOperator } from './cli/commands.js';
+export { renderAllCrds, serverCrd, databaseCrd } from './crd/generate.js';

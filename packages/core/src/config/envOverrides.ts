@@ -96,7 +96,7 @@ export function coerceEnvValue(raw: string, schema: TSchema | undefined): unknow
   try {
     parsed = parseYaml(text);
   } catch (err) {
-    throw new Error(`not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(`not valid YAML/JSON: ${(err as Error).message.split("\n")[0]}`, { cause: err });
   }
   // Convenience: `a,b,c` for a list of strings.
   if (types.has('array') && typeof parsed === 'string') return parsed.split(',').map((s) => s.trim()).filter(Boolean);

@@ -11,7 +11,8 @@ const SECRET_KEY = /(password|secret|token|credential|private_?key|access_?key|c
 export const REDACTED = '<redacted>';
 
 export function redactSecrets(value: unknown, key = ''): unknown {
-  if (SECRET_KEY.test(key) && value !== undefined && value !== null && value !== '') return REDACTED;
+  // Secrets are strings; numbers and flags such as password_length stay visible.
+  if (SECRET_KEY.test(key) && typeof value === 'string' && value !== '') return REDACTED;
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v));
   if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v, k)]));
   return value;

@@ -122,6 +122,12 @@ export interface DatabaseHooks {
   /** true → core skips DROP DATABASE on delete (fake deletion); the role is kept too. */
   keepDatabaseOnDelete?(server: ServerRequest, db: DatabaseRequest): boolean;
   /**
+   * PostgreSQL names for a database CR. Default: metadata.name with '-' → '_' for both (as the
+   * original). Backends whose physical server is shared between namespaces (external) must make
+   * them unique per namespace, or one team's CR could take over another team's database.
+   */
+  names?(server: ServerRequest, db: { namespace: string; name: string }): { databaseName: string; userName: string };
+  /**
    * The connection core provisions databases through. Default: the admin login from the server's
    * credentials Secret. The external backend returns the platform admin instead, because the
    * per-server login deliberately lacks CREATEDB/CREATEROLE (see backend-external).

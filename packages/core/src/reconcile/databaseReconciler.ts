@@ -18,6 +18,8 @@ import {
 import type { ReconcileDeps } from './deps.js';
 import { nextStatus, readyCondition, sameStatus, type Observed } from './status.js';
 
+const RESERVED_DATABASES = new Set(['postgres', 'template0', 'template1']);
+
 /** Thrown inside the flow when the server cannot be used yet; not an error, a wait. */
 class ServerNotReady extends Error {}
 
@@ -51,9 +53,22 @@ export class DatabaseReconciler implements Reconciler {
     }
   }
 
-  private dbRequest(obj: PostgreSQLDatabase): DatabaseRequest {
+  private dbRequest(obj: PostgreSQLDatabase, ctx?: ServerContext): DatabaseRequest {
+    const base = { namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid ?? '', spec: obj.spec };
+    const named = ctx?.backend.database?.names?.(ctx.request, base);
+    if (named) return { ...base, ...named };
     const databaseName = databaseNameFor(obj.metadata.name);
-    return { namespace: obj.metadata.namespace, name: obj.metadata.name, uid: obj.metadata.uid ?? '', spec: obj.spec, databaseName, userName: databaseName };
+    return { ...base, databaseName, userName: databaseName };
+  }
+
+  /**
+   * Names that would hand out someone else's database or login: system databases and the
+   * server's admin login (a CR named 'postgres' must not reset the admin password).
+   */
+  private reservedNameProblem(db: DatabaseRequest, ctx: ServerContext): string | undefined {
+    if (RESERVED_DATABASES.has(db.databaseName)) return `database name '${db.databaseName}' is reserved by PostgreSQL; choose another metadata.name`;
+    if (db.userName === ctx.admin.user || db.userName === ctx.endpoint.adminUsername) return `role name '${db.userName}' is the server's admin login; choose another metadata.name`;
+    return undefined;
   }
 
   /** The server, its backend and an admin connection, or ServerNotReady. */
@@ -93,16 +108,19 @@ export class DatabaseReconciler implements Reconciler {
 
   private async apply(obj: PostgreSQLDatabase, secrets: string[]): Promise<ReconcileResult> {
     const { kube, sql } = this.d;
-    const db = this.dbRequest(obj);
+    obj = await ensureFinalizer(kube, 'database', obj);
+    const ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), true);
+    secrets.push(...ctx.secrets);
+    const db = this.dbRequest(obj, ctx);
     try {
       assertIdentifier(db.databaseName, 'database name');
+      assertIdentifier(db.userName, 'role name');
+      const reserved = this.reservedNameProblem(db, ctx);
+      if (reserved) throw terminal('InvalidName', reserved);
     } catch (err) {
       await this.writeStatus(obj, { ready: false, reason: 'InvalidName', message: (err as Error).message, deployment: 'failed', deploymentReason: (err as Error).message });
       return {};
     }
-    obj = await ensureFinalizer(kube, 'database', obj);
-    const ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), true);
-    secrets.push(...ctx.secrets);
     const hooks = ctx.backend.database ?? {};
     const dialect = hooks.dialect ?? 'postgresql';
     const op = makeOp(this.opDeps(), 'database', obj, ctx.backendId);
@@ -161,18 +179,17 @@ export class DatabaseReconciler implements Reconciler {
 
   private async delete(obj: PostgreSQLDatabase, secrets: string[]): Promise<ReconcileResult> {
     if (!hasFinalizer(obj)) return {};
-    const db = this.dbRequest(obj);
-    // Never provisioned (no backend recorded, or an invalid name): nothing to drop.
-    const provisioned = obj.status?.backend !== undefined && assertOk(db.databaseName);
-    if (provisioned) {
+    // Never provisioned (no backend recorded): nothing to drop.
+    if (obj.status?.backend !== undefined) {
       let ctx: ServerContext | undefined;
       try {
         ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), false);
       } catch (err) {
         // The server object is gone (its finalizer removed by hand): nothing we can reach.
-        if (!(err instanceof ServerNotReady && /does not exist/.test(err.message))) throw err;
+        if (!(err instanceof ServerNotReady && /does not exist|has not been provisioned/.test(err.message))) throw err;
       }
-      if (ctx) {
+      const db = ctx ? this.dbRequest(obj, ctx) : undefined;
+      if (ctx && db && assertOk(db.databaseName) && assertOk(db.userName) && !this.reservedNameProblem(db, ctx)) {
         secrets.push(...ctx.secrets);
         const hooks = ctx.backend.database ?? {};
         const op = makeOp(this.opDeps(), 'database', obj, ctx.backendId);

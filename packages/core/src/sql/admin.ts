@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import type { AdminConnection } from '../backend/contract.js';
+import { terminal } from '../backend/errors.js';
 import { classifyPgError } from './errors.js';
 import { assertIdentifier, quoteIdent, quoteLiteral } from './names.js';
 import { PoolManager, clientConfig } from './pools.js';
@@ -137,7 +138,12 @@ export class SqlAdmin {
       opts.createdb ? 'CREATEDB' : 'NOCREATEDB',
       opts.createrole ? 'CREATEROLE' : 'NOCREATEROLE',
     ];
-    if (await this.roleExists(conn, name)) {
+    const existing = await this.run<{ rolsuper: boolean }>(conn, `checking role ${name}`, 'SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1', [name]);
+    if (existing.rows[0]?.rolsuper) {
+      // Never take over (and re-password) a superuser because a CR happens to share its name.
+      throw terminal('InvalidName', `role ${name} exists and is a superuser; it cannot be managed by the operator`);
+    }
+    if (existing.rowCount === 1) {
       await this.run(conn, `updating role ${name}`, `ALTER ROLE ${quoteIdent(name)} WITH ${attrs.join(' ')}`);
       return { created: false };
     }

@@ -71,7 +71,12 @@ afterAll(async () => {
 
 describe('CRDs on a real apiserver', () => {
   it('documents the fields for kubectl explain', async () => {
-    const r = await kubectl(['explain', 'postgresqlserver.spec.size']);
+    // The apiserver publishes a new CRD's OpenAPI a moment after it is Established.
+    let r = await kubectl(['explain', 'postgresqlserver.spec.size']);
+    for (let i = 0; i < 60 && !r.ok; i++) {
+      await new Promise((done) => setTimeout(done, 500));
+      r = await kubectl(['explain', 'postgresqlserver.spec.size']);
+    }
     expect(r.ok, r.out).toBe(true);
     expect(r.out).toMatch(/storageGB\s+<integer>/);
     expect(r.out).toMatch(/Resource class defined by the operator admin/);

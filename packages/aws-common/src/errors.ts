@@ -60,6 +60,8 @@ export function toBackendError(err: unknown, what: string): BackendError {
   const e = (typeof err === 'object' && err !== null ? err : {}) as AwsErrorShape;
   const code = awsErrorCode(err) ?? 'Error';
   const detail = `${what}: ${code}: ${e.message ?? String(err)}`;
+  // A slim cause: the SDK error carries the whole HTTP response, too much for logs and status.
+  err = { name: code, message: e.message, httpStatusCode: e.$metadata?.httpStatusCode, requestId: (e.$metadata as { requestId?: string } | undefined)?.requestId };
   const status = e.$metadata?.httpStatusCode;
   if (THROTTLING.has(code) || e.$retryable?.throttling) return throttled(`AWS is throttling requests (${detail})`, undefined, err);
   if (code === 'AbortError') return retryable(`aborted (${detail})`, err, 'Aborted');

@@ -5,9 +5,10 @@ import { awsCommonProperties } from '@hybridcloud-postgresql/aws-common';
 export const RdsClassSchema = Type.Object(
   {
     instance_type: Type.String({ minLength: 1, description: 'DB instance class, e.g. db.m5.large, required.' }),
-    storage_type: Type.Union([Type.Literal('gp2'), Type.Literal('gp3'), Type.Literal('io1'), Type.Literal('io2'), Type.Literal('standard')], { default: 'gp2', description: 'Storage type.' }),
-    iops: Type.Integer({ minimum: 0, default: 0, description: 'Provisioned IOPS for gp3/io1/io2; 0 = not set.' }),
-    storage_throughput: Type.Integer({ minimum: 0, default: 0, description: 'New: gp3 storage throughput in MiB/s; 0 = not set.' }),
+    // Optional rather than defaulted: TypeBox does not apply defaults inside Record values.
+    storage_type: Type.Optional(Type.Union([Type.Literal('gp2'), Type.Literal('gp3'), Type.Literal('io1'), Type.Literal('io2'), Type.Literal('standard')], { description: 'Storage type, default gp2.' })),
+    iops: Type.Optional(Type.Integer({ minimum: 0, description: 'Provisioned IOPS for gp3/io1/io2; 0 or unset = not set.' })),
+    storage_throughput: Type.Optional(Type.Integer({ minimum: 0, description: 'New: gp3 storage throughput in MiB/s; 0 or unset = not set.' })),
     cpu: Type.Optional(Type.Integer({ minimum: 1, description: 'New: vCPUs of this class for sizing by cpu/memoryMB (default: from the built-in instance table).' })),
     memory_mb: Type.Optional(Type.Integer({ minimum: 1, description: 'New: memory of this class in MB for sizing by cpu/memoryMB (default: from the built-in instance table).' })),
   },

@@ -83,7 +83,7 @@ export function validate(cfg: RdsConfig, s: ServerRequest): Problem[] {
   const choice = chooseSize(size, classes, defaultClass, capacityOf, RDS_FALLBACK_TYPES);
   if (choice.kind === 'none') problems.push({ field: 'spec.size', message: choice.message });
   else {
-    const storageType = choice.kind === 'class' ? choice.cls.storage_type : (classes[defaultClass]?.storage_type ?? 'gp2');
+    const storageType = (choice.kind === 'class' ? choice.cls.storage_type : classes[defaultClass]?.storage_type) ?? 'gp2';
     if ((storageType === 'io1' || storageType === 'io2') && storage < 100) problems.push({ field: 'spec.size.storageGB', message: `storage type ${storageType} needs at least 100 GB` });
   }
   const window = s.spec.maintenance?.window;
@@ -109,7 +109,7 @@ export function desiredInstance(cfg: RdsConfig, s: ServerRequest): { desired: De
     if (choice.warning) warnings.push(choice.warning);
   } else if (choice.kind === 'type') {
     const base = classes[defaultClass];
-    cls = { instance_type: choice.instanceType, storage_type: base?.storage_type ?? 'gp2', iops: 0, storage_throughput: 0 };
+    cls = { instance_type: choice.instanceType, ...(base?.storage_type ? { storage_type: base.storage_type } : {}) };
     className = `auto:${choice.instanceType}`;
   } else {
     throw new Error(choice.message);
@@ -120,9 +120,9 @@ export function desiredInstance(cfg: RdsConfig, s: ServerRequest): { desired: De
     identifier: instanceIdentifier(cfg, s),
     className,
     instanceClass: cls.instance_type,
-    storageType: cls.storage_type,
-    ...(cls.iops > 0 ? { iops: cls.iops } : {}),
-    ...(cls.storage_throughput > 0 ? { storageThroughput: cls.storage_throughput } : {}),
+    storageType: cls.storage_type ?? 'gp2',
+    ...(cls.iops ? { iops: cls.iops } : {}),
+    ...(cls.storage_throughput ? { storageThroughput: cls.storage_throughput } : {}),
     allocatedStorage: s.spec.size?.storageGB ?? DEFAULT_STORAGE_GB,
     version: parseVersionRequest(s.spec.version) ?? { kind: 'latest' },
     backupRetention: s.spec.backup?.retentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS,

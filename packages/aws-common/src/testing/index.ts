@@ -1,4 +1,4 @@
 // Test helpers for the AWS backends (not part of the built package).
 export * from './fakeOp.js';
-export * from './moto.js';
 export * from './rdsProxy.js';
+export * from './motoNetwork.js';

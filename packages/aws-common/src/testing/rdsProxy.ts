@@ -18,6 +18,8 @@ export interface Fault {
   /** How many matching requests this fault applies to. */
   times: number;
   error: 'Throttling' | 'InternalFailure' | 'ServiceUnavailable';
+  /** Forward to moto first, then answer with the error: the request took effect, the answer was lost. */
+  afterForward?: boolean;
 }
 
 export interface Rewrite {
@@ -85,7 +87,22 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+interface Forwarded {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
 export async function startRdsProxy(target: string): Promise<RdsProxy> {
+  const forward = (req: IncomingMessage, body: Buffer) =>
+    new Promise<Forwarded>((resolve, reject) => {
+      const url = new URL(req.url ?? '/', target);
+      const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host, 'content-length': String(body.length) } }, (up) => {
+        readBody(up).then((b) => resolve({ status: up.statusCode ?? 502, contentType: String(up.headers['content-type'] ?? 'text/xml'), body: b.toString('utf8') }), reject);
+      });
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
   const faults: Fault[] = [];
   const rewrites: Rewrite[] = [];
   const requests: RecordedRequest[] = [];
@@ -115,6 +132,12 @@ export async function startRdsProxy(target: string): Promise<RdsProxy> {
       const action = params.get('Action') ?? '';
       const record = (status: number) => requests.push({ action, at: Date.now(), params, status });
       const fault = faults.find((f) => f.times > 0 && (!f.action || f.action === action));
+      if (fault?.afterForward) {
+        fault.times -= 1;
+        await forward(req, body).catch(() => undefined);
+        record(500);
+        return send(res, 500, errorXml('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 'Receiver'));
+      }
       if (fault) {
         fault.times -= 1;
         if (fault.error === 'Throttling') {
@@ -129,28 +152,22 @@ export async function startRdsProxy(target: string): Promise<RdsProxy> {
         record(200);
         return send(res, 200, engineVersionsXml(params.get('Engine'), proxy.engineVersions, params.get('MajorEngineVersion')));
       }
-      const url = new URL(req.url ?? '/', target);
-      const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host, 'content-length': String(body.length) } }, (up) => {
-        void (async () => {
-          let out = (await readBody(up)).toString('utf8');
-          const rw = rewrites.find((r) => r.times > 0 && r.action === action);
-          if (rw && (up.statusCode ?? 500) < 300) {
-            rw.times -= 1;
-            out = rw.rewrite(out);
-          }
-          record(up.statusCode ?? 502);
-          const headers = { ...up.headers };
-          delete headers['content-length'];
-          delete headers['transfer-encoding'];
-          res.writeHead(up.statusCode ?? 502, headers);
-          res.end(out);
-        })();
-      });
-      upstream.on('error', (err) => {
+      let up: Forwarded;
+      try {
+        up = await forward(req, body);
+      } catch (err) {
         record(502);
-        send(res, 502, errorXml('InternalFailure', String(err), 'Receiver'));
-      });
-      upstream.end(body);
+        return send(res, 502, errorXml('InternalFailure', String(err), 'Receiver'));
+      }
+      let out = up.body;
+      const rw = rewrites.find((r) => r.times > 0 && r.action === action);
+      if (rw && up.status < 300) {
+        rw.times -= 1;
+        out = rw.rewrite(out);
+      }
+      record(up.status);
+      res.writeHead(up.status, { 'content-type': up.contentType });
+      res.end(out);
     })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

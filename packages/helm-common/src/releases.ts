@@ -6,7 +6,7 @@
 import { stringify } from 'yaml';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { retryable, type Logger } from '@hybridcloud-postgresql/core';
-import { HelmCli, HelmCommandError, summarizeHelmError } from './helmCli.js';
+import { type HelmCli, HelmCommandError, summarizeHelmError } from './helmCli.js';
 import { isNotFound } from './kube.js';
 
 export interface ChartReference {

@@ -196,8 +196,23 @@ export class KubeletSimulator {
         this.pods.delete(key);
       }
     }
+    // The pvc-protection controller: a deleted claim no running pod uses loses its finalizer.
+    const all = await this.listClaims();
+    const inUse = new Set([...this.pods.values()].filter((p) => p.db?.isRunning && p.claim).map((p) => `${p.namespace}/${p.claim}`));
+    for (const c of all) {
+      const key = `${c.metadata!.namespace}/${c.metadata!.name}`;
+      if (c.metadata?.deletionTimestamp && c.metadata.finalizers?.includes('kubernetes.io/pvc-protection') && !inUse.has(key)) {
+        await this.core
+          .replaceNamespacedPersistentVolumeClaim({
+            name: c.metadata.name!,
+            namespace: c.metadata.namespace!,
+            body: { ...c, metadata: { ...c.metadata, finalizers: c.metadata.finalizers.filter((f) => f !== 'kubernetes.io/pvc-protection') } },
+          })
+          .catch(() => undefined);
+      }
+    }
     // Volumes whose claim was deleted are gone for good.
-    const claims = new Set((await this.listClaims()).map((c) => `${c.metadata!.namespace}/${c.metadata!.name}`));
+    const claims = new Set(all.filter((c) => !c.metadata?.deletionTimestamp).map((c) => `${c.metadata!.namespace}/${c.metadata!.name}`));
     for (const [key, vol] of this.volumes) {
       if (!claims.has(key)) {
         await vol.destroy();

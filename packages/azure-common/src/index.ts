@@ -1,1 +1,9 @@
-export {};
+export * from './config.js';
+export * from './naming.js';
+export * from './tags.js';
+export * from './firewall.js';
+export * from './maintenance.js';
+export * from './errors.js';
+export * from './client.js';
+export * from './locks.js';
+export * from './lro.js';

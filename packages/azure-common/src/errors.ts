@@ -1,0 +1,70 @@
+/**
+ * Sorts ARM errors (RestError from the Azure SDK) into core's three kinds. ARM error messages do
+ * not echo request bodies, so the admin password cannot leak through them; core redacts anyway.
+ */
+import { BackendError, retryable, terminal, throttled } from '@hybridcloud-postgresql/core';
+
+interface RestErrorShape {
+  name?: string;
+  code?: string;
+  statusCode?: number;
+  message?: string;
+  response?: { headers?: { get?(name: string): string | undefined } };
+}
+
+const shape = (err: unknown): RestErrorShape => (typeof err === 'object' && err !== null ? (err as RestErrorShape) : {});
+
+export function armStatus(err: unknown): number | undefined {
+  return shape(err).statusCode;
+}
+
+export function armCode(err: unknown): string | undefined {
+  return shape(err).code;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return armStatus(err) === 404 || /^(ResourceNotFound|ResourceGroupNotFound|ServerNotExist|LockNotFound|NotFound)$/.test(armCode(err) ?? '');
+}
+
+export function isScopeLocked(err: unknown): boolean {
+  return armCode(err) === 'ScopeLocked';
+}
+
+/** Retry-After in ms (seconds or an HTTP date), if the answer had one. */
+export function retryAfterMs(err: unknown): number | undefined {
+  const raw = shape(err).response?.headers?.get?.('retry-after');
+  if (!raw) return undefined;
+  const secs = Number(raw);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+const BUSY = /^(ServerBusy|OperationInProgress|AnotherOperationInProgress|Conflict|ConflictingServerOperation|ResourceBusy)$/;
+
+/** Maps an error thrown by an Azure SDK call to a BackendError; `what` names the call. */
+export function toBackendError(err: unknown, what: string): BackendError {
+  if (err instanceof BackendError) return err;
+  const e = shape(err);
+  const code = e.code ?? e.name ?? 'Error';
+  const status = e.statusCode;
+  const detail = `${what}: ${code}: ${e.message ?? String(err)}`;
+  if (status === 429) return throttled(`Azure is throttling requests (${detail})`, retryAfterMs(err), err);
+  if (e.name === 'AbortError') return retryable(`aborted (${detail})`, err, 'Aborted');
+  if (code === 'ScopeLocked') return terminal('DeletionLocked', `${detail}. A management lock prevents this; remove the lock (az lock list --resource <id>) and the operator continues.`, err);
+  if (status === 401 || status === 403 || code === 'AuthorizationFailed' || code === 'CredentialUnavailableError' || code === 'AuthenticationRequiredError') {
+    return terminal('AzureAccessDenied', `${detail}. Check the operator's Azure credentials and role assignments.`, err);
+  }
+  if (status === 409 && BUSY.test(code)) return retryable(detail, err, 'AzureBusy');
+  if (status !== undefined && status >= 500) return retryable(detail, err, 'AzureUnavailable');
+  if (status === undefined) return retryable(detail, err, 'AzureUnreachable');
+  if (/QuotaExceeded|SkuNotAvailable|SubscriptionNotRegistered/.test(code)) return terminal('AzureQuota', detail, err);
+  return terminal('AzureRejected', detail, err);
+}
+
+/** A long-running operation Azure reported as Failed/Canceled: the user (or admin) must act. */
+export function operationFailed(what: string, err: unknown): BackendError {
+  const e = shape(err);
+  const code = e.code ?? 'OperationFailed';
+  return terminal('AzureOperationFailed', `${what} failed in Azure: ${code}: ${e.message ?? String(err)}`, err);
+}

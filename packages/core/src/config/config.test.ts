@@ -243,4 +243,19 @@ describe('resolveConfig', () => {
     expect(text).not.toContain('hunter2');
     expect(text).toContain('admin_password: <redacted>');
   });
+
+  it('checks leader election timings against each other and namespace names', () => {
+    const problems = problemsOf(() =>
+      resolveConfig({ backend: 'x', operator: { watch_namespaces: ['Team_A'], leader_election: { lease_duration_seconds: 10, renew_deadline_seconds: 10 } } }, { env: {} }),
+    );
+    expect(problems.map((p) => p.path)).toEqual(['operator.watch_namespaces.0']);
+    const timing = problemsOf(() => resolveConfig({ backend: 'x', operator: { leader_election: { lease_duration_seconds: 10, renew_deadline_seconds: 10 } } }, { env: {} }));
+    expect(timing).toEqual([{ path: 'operator.leader_election.renew_deadline_seconds', message: 'must be less than lease_duration_seconds (10)' }]);
+  });
+
+  it('resolves overrides into backend ids with dashes', () => {
+    const dashed: BackendConfigSpec = { configSchema: Type.Object({ api_url: Type.String() }, { additionalProperties: false }) };
+    const c = resolveConfig({ backend: 'my-backend' }, { env: { HYBRIDCLOUD_BACKENDS_MY_BACKEND_API_URL: 'https://x' }, backendSchemas: { 'my-backend': dashed } }).config;
+    expect(c.backends['my-backend']).toEqual({ api_url: 'https://x' });
+  });
 });

@@ -42,8 +42,9 @@ export function overrideVariables(env: NodeJS.ProcessEnv): Array<[string, string
 
 /** Upper-case forms a key may take in a variable name: as written, and camelCase as snake_case. */
 function keyForms(key: string): string[] {
-  const upper = key.toUpperCase();
-  const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+  // Dashes (third-party backend ids, `latest-update`) cannot appear in variable names.
+  const upper = key.toUpperCase().replace(/-/g, '_');
+  const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase().replace(/-/g, '_');
   return snake === upper ? [upper] : [upper, snake];
 }
 

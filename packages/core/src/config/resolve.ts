@@ -107,6 +107,14 @@ export function resolveConfig(document: unknown, opts: ResolveConfigOptions = {}
   if (problems.length > 0) throw new ConfigError(problems);
 
   config.operator.namespace ??= env['POD_NAMESPACE'] || env['KUBERNETES_NAMESPACE'] || 'default';
+  // The same ordering client-go's leader election insists on; a wrong one flaps leadership.
+  const le = config.operator.leader_election;
+  if (le.renew_deadline_seconds >= le.lease_duration_seconds) {
+    problems.push({ path: 'operator.leader_election.renew_deadline_seconds', message: `must be less than lease_duration_seconds (${le.lease_duration_seconds})` });
+  }
+  if (le.retry_period_seconds >= le.renew_deadline_seconds) {
+    problems.push({ path: 'operator.leader_election.retry_period_seconds', message: `must be less than renew_deadline_seconds (${le.renew_deadline_seconds})` });
+  }
   if (config.allowed_backends.length > 0 && !config.allowed_backends.includes(config.backend)) {
     warnings.push(`allowed_backends does not list the default backend '${config.backend}'; it is allowed anyway (resources without spec.backend use it)`);
     config.allowed_backends = [config.backend, ...config.allowed_backends];

@@ -9,6 +9,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** A Kubernetes namespace name (RFC 1123 label). */
+const NAMESPACE = { minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' };
 
 export const LeaderElectionSchema = Type.Object(
   {
@@ -23,8 +25,8 @@ export const LeaderElectionSchema = Type.Object(
 
 export const OperatorSettingsSchema = Type.Object(
   {
-    namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Namespace the operator runs in (Lease, temporary Secrets). Default: env POD_NAMESPACE, KUBERNETES_NAMESPACE, else "default".' })),
-    watch_namespaces: Type.Array(Type.String({ minLength: 1, maxLength: 63 }), { default: [], description: 'Namespaces to watch; empty = all namespaces.' }),
+    namespace: Type.Optional(Type.String({ ...NAMESPACE, description: 'Namespace the operator runs in (Lease, temporary Secrets). Default: env POD_NAMESPACE, KUBERNETES_NAMESPACE, else "default".' })),
+    watch_namespaces: Type.Array(Type.String(NAMESPACE), { uniqueItems: true, default: [], description: 'Namespaces to watch; empty = all namespaces.' }),
     concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 4, description: 'Resources reconciled in parallel per kind.' }),
     resync_seconds: Type.Integer({ minimum: 10, maximum: 86400, default: 300, description: 'Every ready resource is reconciled again after this time (drift detection).' }),
     max_requeue_seconds: Type.Integer({ minimum: 1, maximum: 86400, default: 300, description: 'Upper bound of the exponential retry backoff.' }),

@@ -3,6 +3,7 @@
  * validate the top level, discover plugins, import only the enabled ones, validate their config
  * sections against their own schemas, then create them. Nothing here calls exit().
  */
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Backend, BackendDefinition } from '../backend/contract.js';
@@ -50,13 +51,15 @@ export async function prepare(opts: PrepareOptions = {}): Promise<Prepared> {
     ? [...extraPaths, ...(env['HYBRIDCLOUD_PLUGIN_PATHS'] ?? '').split(':').filter(Boolean).map((p) => resolve(cwd, p)), ...opts.searchRoots]
     : defaultSearchRoots({ cwd, env, extraPaths, entryScript: opts.entryScript });
   const discovery = discoverPlugins(roots);
+  const named = [...extraPaths, ...(env['HYBRIDCLOUD_PLUGIN_PATHS'] ?? '').split(':').filter(Boolean).map((p) => resolve(cwd, p))];
+  const missing = named.filter((p) => !existsSync(p)).map((p) => `plugin directory ${p} (plugins.paths / HYBRIDCLOUD_PLUGIN_PATHS) does not exist`);
 
   const ids = [first.config.backend, ...first.config.allowed_backends];
   const definitions = await loadDefinitions({ ids, discovery, ...(opts.registered ? { registered: opts.registered } : {}) });
   const schemas: Record<string, BackendConfigSpec> = {};
   for (const [id, { definition }] of definitions) schemas[id] = { configSchema: definition.configSchema, configParent: definition.configParent };
   const loaded = resolveConfig(source.document, { ...base, backendSchemas: schemas, knownBackendIds: discovery.plugins.map((p) => p.id) });
-  loaded.warnings.push(...discovery.warnings);
+  loaded.warnings.push(...missing, ...discovery.warnings);
   return { loaded, discovery, definitions };
 }
 

@@ -105,6 +105,7 @@ describe('plugin discovery and loading', () => {
     writePlugin(join(other, 'plugins'), { name: 'env-backend', id: 'envb' });
     const prepared = await prepare({ document: { backend: 'envb', backends: { envb: { region: 'x' } } }, env: { HYBRIDCLOUD_PLUGIN_PATHS: `/nonexistent:${join(other, 'plugins')}` }, searchRoots: [] });
     expect(prepared.definitions.get('envb')?.plugin?.packageName).toBe('env-backend');
+    expect(prepared.loaded.warnings).toContain('plugin directory /nonexistent (plugins.paths / HYBRIDCLOUD_PLUGIN_PATHS) does not exist');
   });
 
   it('stops with a message naming the package for a wrong brand, a wrong API version, a duplicate id, a bad section', async () => {

@@ -31,6 +31,7 @@ export interface Rewrite {
 
 export interface RecordedRequest {
   action: string;
+  /** When the request arrived. */
   at: number;
   params: URLSearchParams;
   /** Status the client got. */
@@ -127,10 +128,11 @@ export async function startRdsProxy(target: string): Promise<RdsProxy> {
 
   const server: Server = createServer((req, res) => {
     void (async () => {
+      const at = Date.now();
       const body = await readBody(req);
       const params = new URLSearchParams(body.toString('utf8'));
       const action = params.get('Action') ?? '';
-      const record = (status: number) => requests.push({ action, at: Date.now(), params, status });
+      const record = (status: number) => requests.push({ action, at, params, status });
       const fault = faults.find((f) => f.times > 0 && (!f.action || f.action === action));
       if (fault?.afterForward) {
         fault.times -= 1;

@@ -99,6 +99,12 @@ describe('loadConfig', () => {
     expect((await loadConfig({ cwd: rcOnly, env: {} })).config.backend).toBe('awsaurora');
   });
 
+  it('supports YAML anchors and merge keys for shared blocks', async () => {
+    const dir = writeConfig('backend: helmbitnami\nbackends:\n  helmbitnami: &shared\n    storage_class: fast\n  helmyugabyte:\n    <<: *shared\n    replicas_master: 3\n');
+    const { config } = await loadConfig({ cwd: dir, env: {} });
+    expect(config.backends['helmyugabyte']).toEqual({ storage_class: 'fast', replicas_master: 3 });
+  });
+
   it('names a missing file and a YAML error', async () => {
     await expect(loadConfig({ cwd: tmpDir(), env: { OPERATOR_CONFIG: '/nope/config.yaml' } })).rejects.toThrow(/OPERATOR_CONFIG: config file \/nope\/config.yaml does not exist/);
     await expect(loadConfig({ cwd: tmpDir(), env: {} })).rejects.toThrow(/no configuration file found/);

@@ -27,7 +27,8 @@ export const SEARCH_PLACES = [
 
 /** YAML 1.2 via `yaml` (JSON is YAML); duplicate keys and syntax errors name file and line. */
 const yamlLoader: Loader = (filepath, content) => {
-  const doc = parseDocument(content, { prettyErrors: true, uniqueKeys: true });
+  // `<<` merge keys let admins share blocks between backend sections with anchors.
+  const doc = parseDocument(content, { prettyErrors: true, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => ({ path: filepath, message: e.message.split('\n')[0] ?? e.message })),

@@ -85,7 +85,8 @@ export function resolveConfig(document: unknown, opts: ResolveConfigOptions = {}
       if (tokens[0] !== 'backends' || !schemas) return undefined;
       const ids = [...Object.keys(isPlainObject(doc['backends']) ? doc['backends'] : {}), ...WELL_KNOWN_BACKEND_IDS];
       const id = ids.find((k) => tokens.slice(1).join('_').startsWith(k.toLowerCase()));
-      return id && !schemas[id] ? `backend '${id}' is not enabled, so its keys are unknown` : undefined;
+      if (!id || schemas[id]) return undefined;
+      return parents.includes(id) ? `no enabled backend takes its settings from backends.${id}` : `backend '${id}' is not enabled, so its keys are unknown`;
     },
   });
   problems.push(...envRes.problems);

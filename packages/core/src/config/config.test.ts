@@ -250,6 +250,14 @@ describe('resolveConfig', () => {
     expect(text).toContain('admin_password: <redacted>');
   });
 
+  it('applies defaults inside record values (classes)', () => {
+    const spec: BackendConfigSpec = {
+      configSchema: Type.Object({ classes: Type.Record(Type.String(), Type.Object({ tier: Type.String(), storage_type: Type.String({ default: 'gp2' }) }), { default: {} }) }),
+    };
+    const c = resolveConfig({ backend: 'b', backends: { b: { classes: { small: { tier: 't' }, big: { tier: 'u', storage_type: 'io1' } } } } }, { env: {}, backendSchemas: { b: spec } }).config;
+    expect(c.backends['b']!['classes']).toEqual({ small: { tier: 't', storage_type: 'gp2' }, big: { tier: 'u', storage_type: 'io1' } });
+  });
+
   it('checks leader election timings against each other and namespace names', () => {
     const problems = problemsOf(() =>
       resolveConfig({ backend: 'x', operator: { watch_namespaces: ['Team_A'], leader_election: { lease_duration_seconds: 10, renew_deadline_seconds: 10 } } }, { env: {} }),

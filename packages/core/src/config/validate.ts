@@ -2,7 +2,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import type { ConfigProblem } from './errors.js';
-import { variants } from './schemaWalk.js';
+import { isPlainObject, variants } from './schemaWalk.js';
 
 function describe(e: ValueError): string {
   const s = e.schema;
@@ -33,7 +33,26 @@ export function validateValue(schema: TSchema, value: unknown, prefix: readonly 
   return problems;
 }
 
-/** Defaults applied on a copy (TypeBox's Default mutates). */
+/**
+ * Defaults applied on a copy (TypeBox's Default mutates). TypeBox does not descend into the
+ * values of a Record (e.g. `classes.<name>.storage_type`), so those are filled in here as well.
+ */
 export function withDefaults<T>(schema: TSchema, value: unknown): T {
-  return Value.Default(schema, structuredClone(value)) as T;
+  return recordDefaults(schema, Value.Default(schema, structuredClone(value))) as T;
+}
+
+function recordDefaults(schema: TSchema, value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = schema['items'] as TSchema | undefined;
+    return items ? value.map((v) => recordDefaults(items, v)) : value;
+  }
+  if (!isPlainObject(value)) return value;
+  const props = (schema['properties'] ?? {}) as Record<string, TSchema>;
+  const patterns = Object.values((schema['patternProperties'] ?? {}) as Record<string, TSchema>);
+  for (const [key, v] of Object.entries(value)) {
+    const prop = props[key];
+    if (prop) value[key] = recordDefaults(prop, v);
+    else if (patterns[0]) value[key] = recordDefaults(patterns[0], Value.Default(patterns[0], v));
+  }
+  return value;
 }

@@ -19,6 +19,11 @@ const withCel = <T extends TSchema>(schema: T, ...rules: Array<{ rule: string; m
 
 // The CEL IP library (Kubernetes >= 1.31) rejects leading zeros and IPv4-mapped IPv6 forms.
 const IPV4 = 'isIP(self) && ip(self).family() == 4';
+/** IPv4 as a number, for comparing a range's ends (only evaluated once both are valid IPv4). */
+const ipNumber = (f: string) => [0, 1, 2, 3].map((i) => `int(self.${f}.split('.')[${i}]) * ${256 ** (3 - i)}`).join(' + ');
+const IPV4_ORDER = `!(isIP(self.startIp) && isIP(self.endIp) && ip(self.startIp).family() == 4 && ip(self.endIp).family() == 4) || ${ipNumber('startIp')} <= ${ipNumber('endIp')}`;
+/** A Secret / object name (RFC 1123 subdomain). */
+const OBJECT_NAME = { minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' };
 /** Short strings keep CEL cost estimates low and stop absurd input at admission. */
 const NAME = { minLength: 1, maxLength: 63 };
 
@@ -28,7 +33,10 @@ export const FirewallRule = Type.Object(
     startIp: withCel(Type.String({ description: 'First IPv4 address of the allowed range.', maxLength: 15 }), cel(IPV4, 'startIp must be an IPv4 address')),
     endIp: withCel(Type.String({ description: 'Last IPv4 address of the allowed range.', maxLength: 15 }), cel(IPV4, 'endIp must be an IPv4 address')),
   },
-  { description: 'An IPv4 range allowed to connect to the server from outside the cluster.' },
+  {
+    description: 'An IPv4 range allowed to connect to the server from outside the cluster.',
+    'x-kubernetes-validations': [cel(IPV4_ORDER, 'startIp must not be greater than endIp')],
+  },
 );
 
 export const ServerSpec = Type.Object(
@@ -56,10 +64,10 @@ export const ServerSpec = Type.Object(
         { description: 'Automatic backups, where the backend supports them.' },
       ),
     ),
-    extensions: Type.Optional(Type.Array(Type.String(NAME), { maxItems: 64, description: 'PostgreSQL extensions to make available on the server (Azure backends allow-list and preload them).' })),
+    extensions: Type.Optional(Type.Array(Type.String(NAME), { maxItems: 64, 'x-kubernetes-list-type': 'set', description: 'PostgreSQL extensions to make available on the server (Azure backends allow-list and preload them).' })),
     network: Type.Optional(
       Type.Object(
-        { firewallRules: Type.Optional(Type.Array(FirewallRule, { maxItems: 128, description: 'Firewall rules, where the backend supports them.' })) },
+        { firewallRules: Type.Optional(Type.Array(FirewallRule, { maxItems: 128, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], description: 'Firewall rules, where the backend supports them.' })) },
         { description: 'Network related settings.' },
       ),
     ),
@@ -86,7 +94,7 @@ export const ServerSpec = Type.Object(
         { description: 'High availability settings.' },
       ),
     ),
-    credentialsSecret: withCel(Type.String({ minLength: 1, maxLength: 253, description: 'Name of the Secret (same namespace) the operator writes the admin credentials to. Cannot be changed.' }), cel('self == oldSelf', 'credentialsSecret is immutable')),
+    credentialsSecret: withCel(Type.String({ ...OBJECT_NAME, description: 'Name of the Secret (same namespace) the operator writes the admin credentials to. Cannot be changed.' }), cel('self == oldSelf', 'credentialsSecret is immutable')),
   },
   { description: 'Desired state of a PostgreSQL server.' },
 );
@@ -95,7 +103,7 @@ export const DatabaseSpec = Type.Object(
   {
     serverRef: withCel(
       Type.Object(
-        { name: Type.String({ minLength: 1, maxLength: 253, description: 'Name of the PostgreSQLServer in the same namespace.' }) },
+        { name: Type.String({ ...OBJECT_NAME, description: 'Name of the PostgreSQLServer in the same namespace.' }) },
         { description: 'The server this database lives on. Cannot be changed.' },
       ),
       cel('self == oldSelf', 'serverRef is immutable'),
@@ -105,12 +113,12 @@ export const DatabaseSpec = Type.Object(
         {
           charset: Type.Optional(Type.String({ maxLength: 63, description: 'Character set (encoding), default depends on the backend (UTF8 usually).' })),
           collation: Type.Optional(Type.String({ maxLength: 128, description: 'Collation, default depends on the backend.' })),
-          extensions: Type.Optional(Type.Array(Type.String(NAME), { maxItems: 64, description: 'Extensions to create in this database (CREATE EXTENSION); on Azure only those enabled on the server.' })),
+          extensions: Type.Optional(Type.Array(Type.String(NAME), { maxItems: 64, 'x-kubernetes-list-type': 'set', description: 'Extensions to create in this database (CREATE EXTENSION); on Azure only those enabled on the server.' })),
         },
         { description: 'Settings of the database.' },
       ),
     ),
-    credentialsSecret: withCel(Type.String({ minLength: 1, maxLength: 253, description: 'Name of the Secret (same namespace) the operator writes this database\'s credentials to. Cannot be changed.' }), cel('self == oldSelf', 'credentialsSecret is immutable')),
+    credentialsSecret: withCel(Type.String({ ...OBJECT_NAME, description: 'Name of the Secret (same namespace) the operator writes this database\'s credentials to. Cannot be changed.' }), cel('self == oldSelf', 'credentialsSecret is immutable')),
   },
   { description: 'Desired state of a database with its own user on a PostgreSQLServer.' },
 );

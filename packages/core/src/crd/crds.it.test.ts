@@ -99,6 +99,8 @@ describe('CRDs on a real apiserver', () => {
     ['weekday Sun', window({ weekday: 'Sun' })],
     ['starttime 23:59', window({ starttime: '23:59' })],
     ['IPv4 0.0.0.0 - 255.255.255.255', rule({ startIp: '0.0.0.0', endIp: '255.255.255.255' })],
+    ['a single-address range', rule({ startIp: '192.168.10.9', endIp: '192.168.10.9' })],
+    ['a range across octets', rule({ startIp: '9.255.255.255', endIp: '10.0.0.0' })],
     ['storageGB 1', size({ storageGB: 1 })],
     ['retentionDays 0', { ...fullServerSpec(), backup: { retentionDays: 0 } }],
   ])('accepts %s', async (_name, spec) => {
@@ -118,6 +120,10 @@ describe('CRDs on a real apiserver', () => {
     ['a typo in a spec field', size({ storageGb: 10 }), 'unknown field "spec.size.storageGb"'],
     ['a typo at spec level', { ...fullServerSpec(), higavailability: { enabled: true } }, 'unknown field "spec.higavailability"'],
     ['a missing credentialsSecret', { size: { storageGB: 32 } }, 'credentialsSecret'],
+    ['startIp after endIp', rule({ startIp: '10.0.1.0', endIp: '10.0.0.255' }), 'startIp must not be greater than endIp'],
+    ['two firewall rules with one name', { ...fullServerSpec(), network: { firewallRules: [{ name: 'a', startIp: '1.1.1.1', endIp: '1.1.1.1' }, { name: 'a', startIp: '2.2.2.2', endIp: '2.2.2.2' }] } }, 'Duplicate value'],
+    ['a duplicate extension', { ...fullServerSpec(), extensions: ['pg_cron', 'pg_cron'] }, 'Duplicate value'],
+    ['a credentialsSecret that is no Secret name', { ...fullServerSpec(), credentialsSecret: 'Team_Foo' }, 'spec.credentialsSecret'],
   ])('rejects %s with a clear message', async (_name, spec, message) => {
     const r = await dryRun(server('bad', spec));
     expect(r.ok).toBe(false);

@@ -60,7 +60,17 @@ export function sameStatus(a: ResourceStatus | undefined, b: ResourceStatus): bo
     unsupportedFields: s.unsupportedFields ?? [],
     deployment: { status: s.deployment?.status, reason: s.deployment?.reason ?? null },
   });
-  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+  return canonical(strip(a)) === canonical(strip(b));
+}
+
+/** JSON with sorted keys: the API server returns keys in its own order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
 }
 
 /**

@@ -4,7 +4,9 @@ import { identityConnectionResolver, type ConnectionResolver } from '../backend/
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../observability/logger.js';
 import { SqlAdmin } from '../sql/admin.js';
-import { systemClock, type Clock } from '../tokens.js';
+import { systemClock, Tokens, type Clock } from '../tokens.js';
+import type { DependencyContainer } from 'tsyringe';
+import type { OperatorConfig } from '../config/schema.js';
 import { WarningMemory } from './common.js';
 import { DatabaseReconciler } from './databaseReconciler.js';
 import { createKubeAccess, type KubeAccess } from './kubeAccess.js';
@@ -41,4 +43,29 @@ export function createReconcilers(o: CreateReconcilersOptions): { server: Server
     warnings: new WarningMemory(),
   };
   return { server: new ServerReconciler(deps), database: new DatabaseReconciler(deps), sql };
+}
+
+/**
+ * The reconcilers from the operator's DI container (what the controller manager calls):
+ * config (resync), logger, kube config, backend registry, connection resolver, password
+ * generator, clock and the EventRecorder (Tokens.EventRecorder, or `events` given here).
+ */
+export function reconcilersFromContainer(
+  c: DependencyContainer,
+  extra: { events?: EventRecorder; signal?: AbortSignal } = {},
+): { server: ServerReconciler; database: DatabaseReconciler; sql: SqlAdmin } {
+  const config = c.resolve<OperatorConfig>(Tokens.Config);
+  const events = extra.events ?? (c.isRegistered(Tokens.EventRecorder, true) ? c.resolve<EventRecorder>(Tokens.EventRecorder) : undefined);
+  if (!events) throw new Error('reconcilersFromContainer: no EventRecorder registered (Tokens.EventRecorder)');
+  return createReconcilers({
+    kubeConfig: c.resolve<KubeConfig>(Tokens.KubeConfig),
+    registry: c.resolve<BackendRegistry>(Tokens.BackendRegistry),
+    events,
+    log: c.resolve<Logger>(Tokens.Logger),
+    generatePassword: c.resolve<() => string>(Tokens.PasswordGenerator),
+    resyncMs: config.operator.resync_seconds * 1000,
+    resolver: c.resolve<ConnectionResolver>(Tokens.ConnectionResolver),
+    clock: c.resolve<Clock>(Tokens.Clock),
+    ...(extra.signal ? { signal: extra.signal } : {}),
+  });
 }

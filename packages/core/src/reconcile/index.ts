@@ -3,4 +3,4 @@ export { DatabaseReconciler } from './databaseReconciler.js';
 export { createKubeAccess, type KubeAccess, type MetadataPatch, type Kind } from './kubeAccess.js';
 export { WarningMemory, FINALIZER, KOPF_FINALIZER, ACTION_LABEL, RESET_PASSWORD, stateAnnotationPrefix } from './common.js';
 export type { ReconcileDeps } from './deps.js';
-export { createReconcilers } from './factory.js';
+export { createReconcilers, reconcilersFromContainer, type CreateReconcilersOptions } from './factory.js';

@@ -273,3 +273,18 @@ describe('resolveConfig', () => {
     expect(c.backends['my-backend']).toEqual({ api_url: 'https://x' });
   });
 });
+
+describe('docs/configuration.md', () => {
+  it('documents every operator, security and plugins setting', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { OperatorSettingsSchema, SecuritySchema, PluginsSchema, LeaderElectionSchema } = await import('./schema.js');
+    const doc = readFileSync(join(import.meta.dirname, '../../../../docs/configuration.md'), 'utf8');
+    const keys = [
+      ...Object.keys(OperatorSettingsSchema.properties).filter((k) => k !== 'leader_election').map((k) => `operator.${k}`),
+      ...Object.keys(LeaderElectionSchema.properties).map((k) => `operator.leader_election.${k}`),
+      ...Object.keys(SecuritySchema.properties).map((k) => `security.${k}`),
+      ...Object.keys(PluginsSchema.properties).map((k) => `plugins.${k}`),
+    ];
+    for (const key of keys) expect(doc, key).toContain(`\`${key}\``);
+  });
+});

@@ -77,7 +77,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
         '--log-level=warn',
       ], { ...log('etcd'), ...childOpts });
       children.push(etcd);
-      await waitUntil('etcd', async () => (await fetch(`${endpoint}/health`)).ok, { child: etcd, timeoutMs: 30_000 }).catch(async (err) => {
+      await waitUntil('etcd', async () => (await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(2_000) })).ok, { child: etcd, timeoutMs: 30_000 }).catch(async (err) => {
         await etcd.stop('SIGKILL');
         throw err;
       });

@@ -30,7 +30,7 @@ export async function startMoto(opts: { logFile?: string; onUnexpectedExit?: (er
       ...(opts.logFile ? { logFile: opts.logFile } : {}),
       ...(opts.onUnexpectedExit ? { onUnexpectedExit: opts.onUnexpectedExit } : {}),
     });
-    await waitUntil('moto_server', async () => (await fetch(`${endpoint}/moto-api/`)).ok, { child: server, timeoutMs: 60_000, intervalMs: 200 }).catch(async (err) => {
+    await waitUntil('moto_server', async () => (await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(2_000) })).ok, { child: server, timeoutMs: 60_000, intervalMs: 200 }).catch(async (err) => {
       await server.stop('SIGKILL');
       throw err;
     });

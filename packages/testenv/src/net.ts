@@ -21,9 +21,9 @@ const PORT_TAKEN = /address already in use|could not bind|bind: address|Address 
  * Start a child on a fresh port; when it dies because the port was taken between our probe and its
  * bind, try again with another port. Any other death is thrown with the child's last log lines.
  */
-export async function startOnFreePort<T>(what: string, start: (port: number) => Promise<T>, attempts = 4): Promise<T> {
+export async function startOnFreePort<T>(what: string, start: (port: number) => Promise<T>, attempts = 4, pick: () => Promise<number> = freePort): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = await pick();
     try {
       return await start(port);
     } catch (err) {
@@ -42,7 +42,12 @@ export async function waitUntil(what: string, probe: () => Promise<boolean>, opt
       throw new Error(`${what}: ${opts.child.name} exited (code ${opts.child.exited.code ?? '-'}) before it was ready; last log lines:\n${opts.child.tail()}`);
     }
     try {
-      if (await probe()) return;
+      // A probe may hang (a port that accepts but never answers): give each one a few seconds.
+      const ok = await Promise.race([probe(), sleep(3_000).then(() => { throw new Error('probe timed out'); })]);
+      if (ok) {
+        opts.child?.markReady();
+        return;
+      }
     } catch (err) {
       lastError = (err as Error).message;
     }

@@ -61,7 +61,6 @@ function postgresUser(): { uid: number; gid: number } | undefined {
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Postgres> {
   const bin = await pgBinDir(opts.version);
   const owner = postgresUser();
-  const asOwner = (cmd: string, args: string[]): [string, string[]] => (owner ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
   const base = mkdtempSync(join(tmpdir(), 'testenv-pg-'));
   const removeBase = onExitSync(() => rmSync(base, { recursive: true, force: true }));
   if (owner) chownSync(base, owner.uid, owner.gid);
@@ -72,18 +71,21 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
     if (owner) chownSync(pwfile, owner.uid, owner.gid);
     const data = join(base, 'data');
-    await runTool(...asOwner(join(bin, 'initdb'), ['-D', data, '-U', superuser, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync']));
+    // As the postgres user directly (spawn uid/gid), not through runuser: runuser would turn our
+    // fast-shutdown SIGINT into SIGTERM + SIGKILL after 2 s.
+    const as = { ...(owner ?? {}), cwd: base };
+    await runTool(join(bin, 'initdb'), ['-D', data, '-U', superuser, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync'], as);
     rmSync(pwfile);
 
     return await startOnFreePort('postgres', async (port) => {
-      const server = supervise('postgres', ...asOwner(join(bin, 'postgres'), [
+      const server = supervise('postgres', join(bin, 'postgres'), [
         '-D', data, '-p', String(port),
         '-c', 'listen_addresses=127.0.0.1',
         '-c', `unix_socket_directories=${base}`,
         // Throw-away cluster: durability buys nothing and costs seconds per test.
         '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
         '-c', 'max_connections=200',
-      ]), { ...(opts.logFile ? { logFile: opts.logFile } : {}), ...(opts.onUnexpectedExit ? { onUnexpectedExit: opts.onUnexpectedExit } : {}) });
+      ], { ...as, ...(opts.logFile ? { logFile: opts.logFile } : {}), ...(opts.onUnexpectedExit ? { onUnexpectedExit: opts.onUnexpectedExit } : {}) });
       await waitUntil('postgres', async () => {
         await runTool(join(bin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(port)]);
         return true;

@@ -17,7 +17,9 @@ export interface Supervised {
   readonly exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** Resolves when the child exits (for whatever reason). */
   readonly done: Promise<void>;
-  /** Polite stop: the signal, then SIGKILL to the group after the grace period. */
+  /** From now on a death is unexpected (reported); before, whoever waits for readiness reports it. */
+  markReady(): void;
+  /** Polite stop: the signal to the child, then SIGKILL to the whole group after the grace period. */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
 
@@ -26,23 +28,55 @@ export interface StartOptions {
   cwd?: string;
   /** Also append the output to this file (the detached `testenv up` keeps logs there). */
   logFile?: string;
+  /** Run as this user/group (PostgreSQL refuses to run as root). */
+  uid?: number;
+  gid?: number;
   /** Called when the child dies without stop() having been called. */
   onUnexpectedExit?: (error: ChildDiedError) => void;
 }
 
 export class ChildDiedError extends Error {
-  constructor(readonly child: string, readonly logTail: string, detail: string) {
+  readonly child: string;
+  readonly logTail: string;
+  constructor(child: string, logTail: string, detail: string) {
     super(`${child} ${detail}; last log lines:\n${logTail}`);
     this.name = 'ChildDiedError';
+    this.child = child;
+    this.logTail = logTail;
   }
 }
 
 const running = new Set<Supervised>();
 const unexpected: ChildDiedError[] = [];
 
+/**
+ * The child runs under a small sh watchdog that leads its process group. The watchdog holds the
+ * read end of a pipe whose write end only we hold: when this process dies in any way, even by
+ * SIGKILL where no exit hook runs, the read sees EOF and the whole group is killed, so no etcd or
+ * postgres outlives its owner. Signals sent to the watchdog are forwarded to the child, and the
+ * watchdog exits with the child's status once the child is gone.
+ */
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$@" </dev/null 3<&- & c=$!',
+  'for s in TERM INT QUIT HUP; do trap "kill -$s $c 2>/dev/null" $s; done',
+  '( read -r _ <&3; kill -KILL 0 ) & w=$!',
+  'while :; do wait $c; s=$?; kill -0 $c 2>/dev/null || break; done',
+  'kill $w 2>/dev/null',
+  'exit $s',
+].join('\n');
+
 export function supervise(name: string, command: string, args: string[], opts: StartOptions = {}): Supervised {
   installExitHandlers();
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
+  const child = spawn('sh', ['-c', WATCHDOG, `testenv-${name}`, command, ...args], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+  });
+  child.stdin!.on('error', () => undefined);
   const lines: string[] = [];
   const log: WriteStream | undefined = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
   let partial = '';
@@ -57,10 +91,10 @@ export function supervise(name: string, command: string, args: string[], opts: S
   child.stderr!.on('data', onData);
   // The child must not keep the parent's event loop alive: the parent decides when to stop.
   child.unref();
-  (child.stdout as unknown as { unref?: () => void }).unref?.();
-  (child.stderr as unknown as { unref?: () => void }).unref?.();
+  for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
 
   let stopping = false;
+  let ready = false;
   let exited: Supervised['exited'];
   const tail = (n = 30): string => [...lines, ...(partial ? [partial] : [])].slice(-n).join('\n');
   const done = new Promise<void>((resolve) => {
@@ -78,7 +112,7 @@ export function supervise(name: string, command: string, args: string[], opts: S
       log?.end();
       // A dead leader may leave grandchildren (runuser → postgres); sweep the group.
       killGroup(child.pid, 'SIGKILL');
-      if (!stopping) {
+      if (!stopping && ready) {
         const error = new ChildDiedError(name, tail(), `exited unexpectedly (code ${exited?.code ?? '-'}, signal ${exited?.signal ?? '-'})`);
         unexpected.push(error);
         if (opts.onUnexpectedExit) opts.onUnexpectedExit(error);
@@ -95,10 +129,12 @@ export function supervise(name: string, command: string, args: string[], opts: S
     tail,
     get exited() { return exited; },
     done,
+    markReady() { ready = true; },
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<void> {
       stopping = true;
       if (exited) return;
-      killGroup(child.pid, signal);
+      // To the watchdog only: it forwards the signal to the child and waits for it.
+      try { process.kill(child.pid!, signal); } catch { /* gone */ }
       const timer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), graceMs);
       await done;
       clearTimeout(timer);
@@ -154,10 +190,12 @@ function installExitHandlers(): void {
   process.on('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const handler = (): void => {
+      // Someone else (vitest, the testenv daemon) owns shutdown: let them stop children gracefully;
+      // the 'exit' hook above still kills whatever is left when they exit.
+      if (process.listenerCount(signal) > 1) return;
       killAll();
       process.off(signal, handler);
-      // Others (vitest) may handle the signal themselves; if nobody does, die of it as usual.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      process.kill(process.pid, signal); // die of the signal as if we had never caught it
     };
     process.on(signal, handler);
   }

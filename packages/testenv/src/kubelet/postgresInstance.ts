@@ -13,9 +13,10 @@ const run = promisify(execFile);
 
 export const PG_BIN = process.env['PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
 
-function asPostgres(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  if (process.getuid?.() === 0) return run('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args], { timeout: 120_000 });
-  return run(join(PG_BIN, cmd), args, { timeout: 120_000 });
+function asPostgres(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
+  const opts = { timeout: 120_000, ...(env ? { env: { ...process.env, ...env } } : {}) };
+  if (process.getuid?.() === 0) return run('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args], opts);
+  return run(join(PG_BIN, cmd), args, opts);
 }
 
 function postgresIds(): { uid: number; gid: number } | undefined {
@@ -52,7 +53,8 @@ export class PostgresInstance {
   }
 
   /** Like an image's entrypoint: initialise only an empty volume (the password is read only then). */
-  async start(init: { superuser: string; password: string }): Promise<void> {
+  async start(init: { superuser: string; password: string; auth?: 'scram-sha-256' | 'md5'; databases?: string[] }): Promise<void> {
+    const fresh = !this.initialised;
     const ids = postgresIds();
     mkdirSync(this.volumeDir, { recursive: true, mode: 0o700 });
     if (ids) chownSync(this.volumeDir, ids.uid, ids.gid);
@@ -61,7 +63,7 @@ export class PostgresInstance {
       writeFileSync(pwfile, `${init.password}\n`, { mode: 0o600 });
       if (ids) chownSync(pwfile, ids.uid, ids.gid);
       try {
-        await asPostgres('initdb', ['-D', this.dataDir, '-U', init.superuser, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8']);
+        await asPostgres('initdb', ['-D', this.dataDir, '-U', init.superuser, `--pwfile=${pwfile}`, `--auth=${init.auth ?? 'scram-sha-256'}`, '-E', 'UTF8', '--locale=C.UTF-8']);
       } finally {
         rmSync(pwfile, { force: true });
       }
@@ -69,6 +71,11 @@ export class PostgresInstance {
     this.port = await freePort();
     await asPostgres('pg_ctl', ['-D', this.dataDir, '-l', join(this.volumeDir, 'log'), '-w', '-t', '60', '-o', `-p ${this.port} -k ${this.volumeDir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40 -c shared_buffers=16MB`, 'start']);
     this.running = true;
+    if (fresh) {
+      for (const db of init.databases ?? []) {
+        await asPostgres('psql', ['-h', this.volumeDir, '-p', String(this.port), '-U', init.superuser, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE "${db}"`], { PGPASSWORD: init.password });
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -27,7 +27,7 @@ import { PostgresInstance } from './postgresInstance.js';
 export interface PodProfile {
   name: string;
   /** Returns the init parameters, or undefined when this profile does not apply. `secret` reads a Secret key (undefined when missing). */
-  match(sts: V1StatefulSet, secret: (name: string, key: string) => Promise<string | undefined>): Promise<{ superuser: string; password: string | undefined } | 'ignore' | undefined>;
+  match(sts: V1StatefulSet, secret: (name: string, key: string) => Promise<string | undefined>): Promise<{ superuser: string; password: string | undefined; auth?: 'scram-sha-256' | 'md5'; databases?: string[] } | 'ignore' | undefined>;
 }
 
 async function envValue(c: V1Container, name: string, secret: (n: string, k: string) => Promise<string | undefined>): Promise<string | undefined> {
@@ -57,7 +57,7 @@ export const yugabyteProfile: PodProfile = {
   async match(sts) {
     const name = sts.metadata?.name ?? '';
     if (/(^|-)yb-master$/.test(name)) return 'ignore';
-    if (/(^|-)yb-tserver$/.test(name)) return { superuser: 'yugabyte', password: 'yugabyte' };
+    if (/(^|-)yb-tserver$/.test(name)) return { superuser: 'yugabyte', password: 'yugabyte', auth: 'md5', databases: ['yugabyte'] };
     return undefined;
   },
 };
@@ -275,7 +275,7 @@ export class KubeletSimulator {
       db = new PostgresInstance(join(this.baseDir, volumeKey.replace(/[^a-zA-Z0-9-]/g, '_')));
       this.volumes.set(volumeKey, db);
     }
-    await db.start({ superuser: plan.superuser, password: plan.password });
+    await db.start({ superuser: plan.superuser, password: plan.password, ...(plan.auth ? { auth: plan.auth } : {}), ...(plan.databases ? { databases: plan.databases } : {}) });
     this.pods.set(key, { namespace, statefulSet: sts.metadata!.name!, ordinal, generation, labels, db, ...(claim ? { claim } : {}) });
     return true;
   }

@@ -226,6 +226,11 @@ describe('resolveConfig', () => {
     expect(problems.find((p) => p.path === 'backends.azure.frobnicate')?.message).toMatch(/not a setting of azurepostgresflexible/);
   });
 
+  it('names a backend whose configSchema is not a TypeBox schema instead of crashing', () => {
+    const plain = { configSchema: { type: 'object', properties: {} } as unknown as BackendConfigSpec['configSchema'] };
+    expect(problemsOf(() => resolveConfig({ backend: 'plain' }, { env: {}, backendSchemas: { plain } }))[0]!.message).toMatch(/configSchema cannot be evaluated/);
+  });
+
   it('reports a missing required key of an enabled backend', () => {
     const problems = problemsOf(() => resolveConfig({ backend: 'azurepostgresflexible' }, { env: {}, backendSchemas: { azurepostgresflexible: flexible } }));
     expect(problems).toEqual([{ path: 'backends.azurepostgresflexible.resource_group', message: 'required key is missing' }]);

@@ -152,8 +152,17 @@ function resolveBackendSections(
     const own = raw[id] ?? {};
     const parent = spec.configParent ? raw[spec.configParent] : undefined;
     const merged = parent ? mergeParent(parent, own, spec.configSchema) : own;
-    const section = withDefaults<Record<string, unknown>>(spec.configSchema, merged);
-    for (const p of validateValue(spec.configSchema, section)) {
+    let section: Record<string, unknown>;
+    let found: ReturnType<typeof validateValue>;
+    try {
+      section = withDefaults<Record<string, unknown>>(spec.configSchema, merged);
+      found = validateValue(spec.configSchema, section);
+    } catch (err) {
+      // A plugin shipping a plain JSON schema (no TypeBox kinds) must not crash startup.
+      problems.push({ path: `backends.${id}`, message: `the backend's configSchema cannot be evaluated (is it a TypeBox schema?): ${(err as Error).message}` });
+      continue;
+    }
+    for (const p of found) {
       // Report a value inherited from the virtual parent where the admin wrote it.
       const inherited = spec.configParent && getIn(own, p.segments) === undefined && getIn(parent, p.segments) !== undefined;
       const segments = inherited ? ['backends', spec.configParent!, ...p.segments] : ['backends', id, ...p.segments];

@@ -8,7 +8,7 @@
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { AdminConnection } from '@hybridcloud-postgresql/core';
+import { retryable, type AdminConnection } from '@hybridcloud-postgresql/core';
 
 export type LoginResult = 'ok' | 'auth-failed' | 'unreachable';
 
@@ -16,9 +16,23 @@ export interface AdminSql {
   /** Tries to log in with these credentials. */
   tryLogin(conn: AdminConnection): Promise<LoginResult>;
   /** Logs in with `conn` and sets the password of role `role` (normally conn.user itself). */
-  setPassword(conn: AdminConnection, role: string, newPassword: string): Promise<void>;
+  setPassword(conn: AdminConnection, role: string, newPassword: string, format?: PasswordFormat): Promise<void>;
   /** Creates (or updates) `role` as a login superuser with this password. */
-  ensureSuperuser(conn: AdminConnection, role: string, password: string): Promise<void>;
+  ensureSuperuser(conn: AdminConnection, role: string, password: string, format?: PasswordFormat): Promise<void>;
+}
+
+/**
+ * How the password is sent: a SCRAM verifier (PostgreSQL ≥ 10), or an md5 verifier for YSQL, whose
+ * default `md5` authentication also accepts it on every YugabyteDB release. Never the clear text.
+ */
+export type PasswordFormat = 'scram' | 'md5';
+
+export function md5Verifier(password: string, role: string): string {
+  return `md5${createHash('md5').update(password + role).digest('hex')}`;
+}
+
+function verifier(password: string, role: string, format: PasswordFormat = 'scram'): string {
+  return format === 'md5' ? md5Verifier(password, role) : scramVerifier(password);
 }
 
 export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string {
@@ -55,29 +69,31 @@ export const pgAdminSql: AdminSql = {
       const code = (err as { code?: string }).code;
       // 28P01 invalid_password, 28000 invalid_authorization_specification (no such role / hba reject)
       if (code === '28P01' || code === '28000') return 'auth-failed';
+      // An SQLSTATE means the server answered: something other than reachability is wrong (missing database …).
+      if (code && /^[0-9A-Z]{5}$/.test(code)) throw retryable(`Logging in to ${conn.host}:${conn.port} as ${conn.user} failed: ${(err as Error).message}`, err, 'AdminLoginFailed');
       return 'unreachable';
     } finally {
       await c.end().catch(() => undefined);
     }
   },
-  async setPassword(conn, role, newPassword) {
+  async setPassword(conn, role, newPassword, format) {
     const c = client(conn);
     c.on('error', () => undefined);
     try {
       await c.connect();
-      await c.query(`ALTER ROLE ${c.escapeIdentifier(role)} WITH PASSWORD ${c.escapeLiteral(scramVerifier(newPassword))}`);
+      await c.query(`ALTER ROLE ${c.escapeIdentifier(role)} WITH PASSWORD ${c.escapeLiteral(verifier(newPassword, role, format))}`);
     } finally {
       await c.end().catch(() => undefined);
     }
   },
-  async ensureSuperuser(conn, role, password) {
+  async ensureSuperuser(conn, role, password, format) {
     const c = client(conn);
     c.on('error', () => undefined);
     try {
       await c.connect();
       const exists = (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount === 1;
       const verb = exists ? 'ALTER' : 'CREATE';
-      await c.query(`${verb} ROLE ${c.escapeIdentifier(role)} WITH LOGIN SUPERUSER CREATEDB CREATEROLE PASSWORD ${c.escapeLiteral(scramVerifier(password))}`);
+      await c.query(`${verb} ROLE ${c.escapeIdentifier(role)} WITH LOGIN SUPERUSER CREATEDB CREATEROLE PASSWORD ${c.escapeLiteral(verifier(password, role, format))}`);
     } finally {
       await c.end().catch(() => undefined);
     }

@@ -41,7 +41,9 @@ export interface ChartProfile {
   /** StatefulSets whose readiness makes the server ready. */
   statefulSets(s: ServerRequest, live?: LiveRelease): string[];
   /** Password of an install this operator did not make yet (the Python operator's chart-rendered Secret), for adoption. */
-  legacyPassword?(s: ServerRequest, read: (name: string) => Promise<Record<string, string> | undefined>): Promise<string | undefined>;
+  legacyPassword?(s: ServerRequest, read: (name: string) => Promise<Record<string, string> | undefined>, live?: LiveRelease): Promise<string | undefined>;
+  /** How ALTER ROLE sends the new password (default scram). */
+  readonly passwordFormat?: 'scram' | 'md5';
   /** Refuse an update the chart cannot do (e.g. a major version change on an existing data directory). */
   checkUpdate?(s: ServerRequest, live: LiveRelease): Problem | undefined;
 }

@@ -166,7 +166,7 @@ export class HelmServerBackend implements Backend {
     if (current === undefined) {
       if (live) {
         // An existing install the operator has no Secret for: adopt it with the password it was made with.
-        current = (await this.profile.legacyPassword?.(s, (n) => this.objects.secretData(s.namespace, n))) ?? this.profile.initialPassword;
+        current = (await this.profile.legacyPassword?.(s, (n) => this.objects.secretData(s.namespace, n), this.liveRelease(live))) ?? this.profile.initialPassword;
         if (current === undefined) {
           if (!wanted) throw terminal('AdminPasswordUnknown', `The helm release ${this.profile.releaseName(s)} exists but its admin password is unknown: create Secret ${name} with key ${key}.`);
           current = wanted;
@@ -248,9 +248,9 @@ export class HelmServerBackend implements Backend {
     const final = pending ?? current;
     if (works !== final) {
       op.log.info({ server: `${s.namespace}/${s.name}`, user: superuser }, 'changing the admin password inside the database');
-      await this.sql.setPassword({ ...conn, password: works }, superuser, final);
+      await this.sql.setPassword({ ...conn, password: works }, superuser, final, this.profile.passwordFormat);
     }
-    if (admin !== superuser) await this.sql.ensureSuperuser({ ...conn, password: final }, admin, final);
+    if (admin !== superuser) await this.sql.ensureSuperuser({ ...conn, password: final }, admin, final, this.profile.passwordFormat);
     await this.objects.writeOwnedSecret(s.namespace, name, { [key]: final, ...(admin !== superuser ? { [ADMIN_USER_KEY]: admin } : {}) }, {
       'hybridcloud.maibornwolff.de/server': s.name,
       'app.kubernetes.io/instance': this.profile.releaseName(s),

@@ -1,0 +1,152 @@
+/**
+ * helmyugabyte against the real apiserver + real helm + the fixture chart (yugabyte value names);
+ * the kubelet simulator runs a real PostgreSQL for each tablet server (YSQL stand-in, starting like
+ * YugabyteDB with auth enabled: yugabyte/yugabyte).
+ */
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { Value } from '@sinclair/typebox/value';
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger, type Backend, type Endpoint } from '@hybridcloud-postgresql/core';
+import { createTestNamespace, KubeletSimulator, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
+import { reconcileUntilReady, serverRequest, TestOp } from '@hybridcloud-postgresql/helm-common/testing';
+import definition, { YugabyteConfigSchema } from './index.js';
+
+const CHART = fileURLToPath(new URL('../test-charts/yugabyte', import.meta.url));
+
+let cp: ControlPlane;
+let kc: KubeConfig;
+let ns: string;
+let sim: KubeletSimulator;
+let core: CoreV1Api;
+let apps: AppsV1Api;
+
+function makeBackend(overrides: Record<string, unknown> = {}): Backend {
+  const config = Value.Default(YugabyteConfigSchema, structuredClone({ chart: { reference: CHART }, helm_binary: cp.bin.helm, ...overrides })) as never;
+  if (!Value.Check(YugabyteConfigSchema, config)) throw new Error(`bad test config: ${JSON.stringify([...Value.Errors(YugabyteConfigSchema, config)][0])}`);
+  return definition.create({ config, operatorConfig: {}, log: silentLogger, kubeConfig: kc, operatorNamespace: 'default', generatePassword: () => 'unused', connectionResolver: sim.resolver } as never) as Backend;
+}
+
+async function login(endpoint: Endpoint, password: string): Promise<string> {
+  const addr = await sim.resolver.resolve({}, endpoint);
+  const c = new pg.Client({ host: addr.host, port: addr.port, user: 'yugabyte', password, database: 'postgres', connectionTimeoutMillis: 5000 });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    return (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+async function pvcs(): Promise<string[]> {
+  return (await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!).sort();
+}
+
+async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+beforeAll(async () => {
+  cp = await useControlPlane();
+  kc = cp.kubeConfig();
+  ns = await createTestNamespace(cp, 'helmyugabyte');
+  core = kc.makeApiClient(CoreV1Api);
+  apps = kc.makeApiClient(AppsV1Api);
+  sim = new KubeletSimulator(kc, { namespaces: [ns] }).start();
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+describe('helmyugabyte on a real control plane', () => {
+  const P1 = 'first-Pass_word1';
+  const P2 = 'second-Pass_word2';
+
+  it('runs two clusters in one namespace with distinct services; the YSQL password replaces the default', { timeout: 180_000 }, async () => {
+    const backend = makeBackend({ classes: { small: { master: { cpu: '500m', memory: '1Gi' }, tserver: { cpu: '1', memory: '2Gi' } } }, default_class: 'small' });
+    const opA = new TestOp();
+    const opB = new TestOp();
+    const a = serverRequest(ns, 'one', { size: { class: 'small', storageGB: 5 } }, opA);
+    const b = serverRequest(ns, 'two', { size: { cpu: 2, memoryMB: 3000 } }, opB);
+    const [ea, eb] = [await reconcileUntilReady(backend, opA, a, P1), await reconcileUntilReady(backend, opB, b, P2)];
+    expect(ea).toMatchObject({ host: `one-yugabyte-yb-tservers.${ns}.svc.cluster.local`, port: 5433, adminUsername: 'yugabyte' });
+    expect(eb.host).toBe(`two-yugabyte-yb-tservers.${ns}.svc.cluster.local`);
+    expect(await login(ea, P1)).toBe('yugabyte');
+    expect(await login(eb, P2)).toBe('yugabyte');
+    await expect(login(ea, 'yugabyte')).rejects.toThrow(/password authentication failed/);
+    await expect(login(ea, P2)).rejects.toThrow(/password authentication failed/);
+
+    const ts = await apps.readNamespacedStatefulSet({ name: 'one-yugabyte-yb-tserver', namespace: ns });
+    expect(ts.spec!.template.spec!.containers[0]!.resources).toEqual({ requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } });
+    expect(ts.spec!.updateStrategy!.rollingUpdate!.partition).toBe(0);
+    expect(ts.spec!.replicas).toBe(1);
+    const ms = await apps.readNamespacedStatefulSet({ name: 'two-yugabyte-yb-master', namespace: ns });
+    // memoryMB 3000 → 3Gi (whole Gi for memory_limit_hard_bytes)
+    expect(ms.spec!.template.spec!.containers[0]!.resources!.limits).toEqual({ cpu: '2', memory: '3Gi' });
+    expect(ms.spec!.template.spec!.containers[0]!.command).toContain('--ysql_enable_auth=true');
+    // No load balancer Services, no hook Job (helm ran --no-hooks: no blocking wait).
+    const svcs = (await core.listNamespacedService({ namespace: ns })).items.map((s) => s.metadata!.name!).sort();
+    expect(svcs).toEqual(['one-yugabyte-yb-masters', 'one-yugabyte-yb-tservers', 'two-yugabyte-yb-masters', 'two-yugabyte-yb-tservers']);
+    expect(await pvcs()).toEqual(['datadir0-one-yugabyte-yb-master-0', 'datadir0-one-yugabyte-yb-tserver-0', 'datadir0-two-yugabyte-yb-master-0', 'datadir0-two-yugabyte-yb-tserver-0']);
+  });
+
+  it('size change upgrades, reset-password changes the YSQL password in the database', { timeout: 120_000 }, async () => {
+    const backend = makeBackend({ replicas_tserver: 1 });
+    const op = new TestOp();
+    const s = serverRequest(ns, 'one', { size: { cpu: 2, memoryMB: 4096, storageGB: 5 } }, op);
+    expect(await backend.observeServer(op, s)).toMatchObject({ exists: true, upToDate: false });
+    const e = await reconcileUntilReady(backend, op, s, P2, { resetPassword: true });
+    const ts = await apps.readNamespacedStatefulSet({ name: 'one-yugabyte-yb-tserver', namespace: ns });
+    expect(ts.spec!.template.spec!.containers[0]!.resources!.limits).toEqual({ cpu: '2', memory: '4Gi' });
+    expect(await login(e, P2)).toBe('yugabyte');
+    await expect(login(e, P1)).rejects.toThrow(/password authentication failed/);
+    const sec = await core.readNamespacedSecret({ name: 'one-yugabyte-ysql-admin', namespace: ns });
+    expect(Buffer.from(sec.data!['ysqlPassword']!, 'base64').toString()).toBe(P2);
+  });
+
+  it('adopts a release of the Python operator (old naming style) with its password', { timeout: 120_000 }, async () => {
+    // What the Python operator ran: fixed names (yb-tservers), password in the values.
+    await cp.helm(['upgrade', '--install', 'legacy-yugabyte', CHART, '-n', ns, '--no-hooks', '--set', 'authCredentials.ysql.password=legacyPw1', '--set', 'replicas.master=1', '--set', 'replicas.tserver=1', '--set', 'storage.master.count=1', '--set', 'storage.tserver.count=1', '--set', 'enableLoadBalancer=false', '--set', 'Component=legacy-yugabyte']);
+    // (its setup-credentials job had set the password)
+    await eventually(async () => expect(sim.instance(ns, 'yb-tserver')?.isRunning).toBe(true));
+    const inst = sim.instance(ns, 'yb-tserver')!;
+    const c = new pg.Client({ host: '127.0.0.1', port: inst.port, user: 'yugabyte', password: 'yugabyte', database: 'postgres' });
+    await c.connect();
+    await c.query("ALTER ROLE yugabyte PASSWORD 'legacyPw1'");
+    await c.end();
+
+    const backend = makeBackend();
+    const op = new TestOp();
+    const s = serverRequest(ns, 'legacy', {}, op);
+    const e = await reconcileUntilReady(backend, op, s, P1, { resetPassword: true });
+    expect(e.host).toBe(`yb-tservers.${ns}.svc.cluster.local`);
+    expect(await login(e, P1)).toBe('yugabyte');
+    // same StatefulSets as before (no rename, no new volumes)
+    await apps.readNamespacedStatefulSet({ name: 'yb-tserver', namespace: ns });
+    expect(await pvcs()).toContain('datadir0-yb-tserver-0');
+  });
+
+  it('pvc_cleanup deletes only the volumes of that release', async () => {
+    const backend = makeBackend({ pvc_cleanup: true });
+    const op = new TestOp();
+    const before = await pvcs();
+    expect(await backend.deleteServer(op, serverRequest(ns, 'two', {}, op))).toEqual({ state: 'gone' });
+    await eventually(async () => expect(await pvcs()).toEqual(before.filter((p) => !p.includes('two-yugabyte'))));
+    expect(await pvcs()).toContain('datadir0-yb-tserver-0');
+    expect(await pvcs()).toContain('datadir0-one-yugabyte-yb-tserver-0');
+    // the old-style release is deleted too, its claims (matched by name + selector) go, the other cluster's stay
+    expect(await backend.deleteServer(op, serverRequest(ns, 'legacy', {}, new TestOp()))).toEqual({ state: 'gone' });
+    await eventually(async () => expect(await pvcs()).toEqual(['datadir0-one-yugabyte-yb-master-0', 'datadir0-one-yugabyte-yb-tserver-0']));
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * yugabytedb/yugabyte: one release `{name}-yugabyte` per server. New installs use the chart's
+ * `oldNamingStyle: false`, which prefixes every object with the release (`<release>-yb-tservers`),
+ * so several clusters can share a namespace; releases the Python operator made (old naming: fixed
+ * `yb-tservers`, one per namespace) are adopted with their naming kept.
+ *
+ * The YSQL password comes from `authCredentials.ysql.passwordSecretName` (key ysqlPassword). The
+ * chart applies it with a post-install hook Job helm would wait for (blocking a worker for
+ * minutes), so helm runs with --no-hooks and the operator changes the default password
+ * (yugabyte/yugabyte) itself over YSQL once the tablet servers are ready.
+ */
+import type { Endpoint, Problem, ServerRequest } from '@hybridcloud-postgresql/core';
+import { pickClass, type ChartProfile, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
+import { DEFAULT_CHART, DEFAULT_REPOSITORY, type YugabyteConfig } from './config.js';
+
+export const YSQL_PASSWORD_KEY = 'ysqlPassword';
+export const YSQL_PORT = 5433;
+/** Default YSQL superuser and its password when auth is enabled. */
+export const YSQL_USER = 'yugabyte';
+
+/** The chart truncates its full name to 43 characters. */
+const MAX_RELEASE = 43;
+
+export class YugabyteProfile implements ChartProfile {
+  readonly id = 'helmyugabyte';
+  readonly chart;
+  readonly noHooks = true;
+  readonly pvcCleanup: boolean;
+  readonly helmTimeoutSeconds: number;
+  readonly adminSecretKey = YSQL_PASSWORD_KEY;
+  readonly initialPassword = YSQL_USER;
+  readonly passwordFormat = 'md5' as const;
+
+  constructor(private readonly config: YugabyteConfig) {
+    const c = config.chart;
+    this.chart = {
+      chart: c.reference,
+      ...(c.repository ? { repository: c.repository } : c.reference === DEFAULT_CHART ? { repository: DEFAULT_REPOSITORY } : {}),
+      ...(c.version ? { version: c.version } : {}),
+    };
+    this.pvcCleanup = config.pvc_cleanup;
+    this.helmTimeoutSeconds = config.helm_timeout_seconds;
+  }
+
+  releaseName(s: ServerRequest): string {
+    return `${s.name}-yugabyte`;
+  }
+
+  adminSecretName(s: ServerRequest): string {
+    return `${this.releaseName(s)}-ysql-admin`;
+  }
+
+  adminUsername(): string {
+    return YSQL_USER;
+  }
+
+  superuser(): string {
+    return YSQL_USER;
+  }
+
+  /** Installs of the Python operator used the chart's default old naming style. */
+  private oldNaming(live?: LiveRelease): boolean {
+    return live !== undefined && live.values['oldNamingStyle'] !== false;
+  }
+
+  private prefix(s: ServerRequest, live?: LiveRelease): string {
+    return this.oldNaming(live) ? '' : `${this.releaseName(s)}-`;
+  }
+
+  validate(s: ServerRequest): Problem[] {
+    const problems: Problem[] = [];
+    if (this.releaseName(s).length > MAX_RELEASE) {
+      problems.push({ field: 'metadata.name', message: `the release name ${this.releaseName(s)} is longer than ${MAX_RELEASE} characters; the chart would truncate it and object names could collide` });
+    }
+    return problems;
+  }
+
+  private resources(s: ServerRequest, warnings: RenderedValues['warnings']): { master: { cpu: string; memory: string }; tserver: { cpu: string; memory: string } } {
+    const size = s.spec.size ?? {};
+    const useClass = size.class !== undefined || (size.cpu === undefined && size.memoryMB === undefined);
+    if (useClass) {
+      const picked = pickClass(size.class, this.config.classes, this.config.default_class);
+      if (picked.warning) warnings.push(picked.warning);
+      if (picked.cls) {
+        for (const [role, r] of Object.entries(picked.cls)) {
+          if (!/^\d+Gi?$/.test(r.memory)) warnings.push({ reason: 'MemoryNotWholeGi', message: `Class ${picked.name}: ${role} memory ${r.memory} is not whole Gi; the chart derives memory_limit_hard_bytes from the number as Gi.` });
+        }
+        return picked.cls;
+      }
+    }
+    const cpu = String(size.cpu ?? this.config.default_cpu);
+    const memory = `${size.memoryMB !== undefined ? Math.max(1, Math.ceil(size.memoryMB / 1024)) : this.config.default_memory_gb}Gi`;
+    if (size.memoryMB !== undefined && size.memoryMB % 1024 !== 0) warnings.push({ reason: 'MemoryRounded', message: `memoryMB ${size.memoryMB} is rounded up to ${memory}: YugabyteDB sizes memory in whole Gi.` });
+    return { master: { cpu, memory }, tserver: { cpu, memory } };
+  }
+
+  private imageTag(s: ServerRequest, warnings: RenderedValues['warnings']): string | undefined {
+    const version = s.spec.version?.trim();
+    if (this.config.image.tag) {
+      if (version && version !== 'latest') warnings.push({ reason: 'VersionIgnored', message: `spec.version ${version} is ignored: the operator admin fixed the image tag to ${this.config.image.tag}.` });
+      return this.config.image.tag;
+    }
+    if (!version || version === 'latest') return undefined;
+    const mapped = this.config.version_tags[version];
+    if (!mapped) warnings.push({ reason: 'VersionUnavailable', message: `spec.version ${version} has no YugabyteDB image configured (version_tags); using the chart's default. YSQL is PostgreSQL 11/15-compatible depending on the YugabyteDB release.` });
+    return mapped;
+  }
+
+  values(s: ServerRequest, live?: LiveRelease): RenderedValues {
+    const warnings: RenderedValues['warnings'] = [];
+    const res = this.resources(s, warnings);
+    const tag = this.imageTag(s, warnings);
+    const storageGB = s.spec.size?.storageGB ?? this.config.default_storage_gb;
+    const liveSize = (live?.values['storage'] as { tserver?: { size?: unknown } } | undefined)?.tserver?.size;
+    const size = typeof liveSize === 'string' ? liveSize : `${storageGB}Gi`;
+    if (typeof liveSize === 'string' && liveSize !== `${storageGB}Gi`) {
+      warnings.push({ reason: 'StorageResizeUnsupported', message: `The volumes stay at ${liveSize}: the chart cannot change the size of existing volumes (requested ${storageGB}Gi).` });
+    }
+    const volume = { count: 1, size, ...(this.config.storage_class ? { storageClass: this.config.storage_class } : {}) };
+    const both = (r: { cpu: string; memory: string }) => ({ requests: { cpu: r.cpu, memory: r.memory }, limits: { cpu: r.cpu, memory: r.memory } });
+    const values: Record<string, unknown> = {
+      oldNamingStyle: this.oldNaming(live),
+      Component: this.releaseName(s),
+      ...(this.config.image.repository || tag ? { Image: { ...(this.config.image.repository ? { repository: this.config.image.repository } : {}), ...(tag ? { tag } : {}) } } : {}),
+      storage: { ephemeral: false, master: volume, tserver: volume },
+      resource: { master: both(res.master), tserver: both(res.tserver) },
+      replicas: { master: this.config.replicas_master, tserver: this.config.replicas_tserver },
+      partition: { master: this.config.partitions_master, tserver: this.config.partitions_tserver },
+      authCredentials: { ysql: { passwordSecretName: this.adminSecretName(s) } },
+      gflags: { master: { ysql_enable_auth: true }, tserver: { ysql_enable_auth: true } },
+      enableLoadBalancer: false,
+      serviceEndpoints: [],
+    };
+    return { values, warnings };
+  }
+
+  endpoint(s: ServerRequest, live?: LiveRelease): Endpoint {
+    return { host: `${this.prefix(s, live)}yb-tservers.${s.namespace}.svc.cluster.local`, port: YSQL_PORT, sslmode: 'disable', adminUsername: YSQL_USER, adminDatabase: 'yugabyte' };
+  }
+
+  statefulSets(s: ServerRequest, live?: LiveRelease): string[] {
+    const p = this.prefix(s, live);
+    return [`${p}yb-master`, `${p}yb-tserver`];
+  }
+
+  /** The Python operator put the password into the values (authCredentials.ysql.password). */
+  async legacyPassword(_s: ServerRequest, _read: unknown, live?: LiveRelease): Promise<string | undefined> {
+    const pw = (live?.values['authCredentials'] as { ysql?: { password?: unknown } } | undefined)?.ysql?.password;
+    return typeof pw === 'string' && pw ? pw : undefined;
+  }
+}

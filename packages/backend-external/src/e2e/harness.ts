@@ -58,6 +58,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<OperatorPr
       KUBECONFIG: o.cp.kubeconfigPath,
       HYBRIDCLOUD_PLUGIN_PATHS: join(REPO, 'packages'),
       POD_NAME: o.id ?? `operator-${process.pid}-${Date.now()}`,
+      HOSTNAME: o.id ?? `operator-${process.pid}-${Date.now()}`,
       ...(o.env ?? {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -59,7 +59,7 @@ export function envLines(env: Environment, kubeconfigPath: string, binDir?: stri
   return lines;
 }
 
-/** Writes kubeconfig, env file and a bin dir with kubectl/helm links into dir (e.g. .testenv). */
+/** Writes kubeconfig, env file and a bin dir with kubectl/helm/psql links into dir (e.g. .testenv). */
 export function writeEnvironmentFiles(env: Environment, dir: string): { kubeconfig: string; envFile: string; lines: string[] } {
   mkdirSync(dir, { recursive: true });
   const kubeconfig = env.cp.writeKubeconfig(env.cp.kubeConfig(), join(dir, 'kubeconfig'));
@@ -68,6 +68,7 @@ export function writeEnvironmentFiles(env: Environment, dir: string): { kubeconf
   mkdirSync(binDir);
   symlinkSync(env.cp.bin.kubectl, join(binDir, 'kubectl'));
   symlinkSync(env.cp.bin.helm, join(binDir, 'helm'));
+  symlinkSync(join(env.pg.binDir, 'psql'), join(binDir, 'psql'));
   const lines = envLines(env, kubeconfig, binDir);
   const envFile = join(dir, 'env');
   writeFileSync(envFile, lines.join('\n') + '\n', { mode: 0o600 });

@@ -15,6 +15,8 @@ export interface Postgres {
   /** Directory of the unix socket (also a valid PGHOST). */
   socketDir: string;
   pid: number;
+  /** Where initdb, postgres and psql of this server live. */
+  binDir: string;
   connectionString(database?: string): string;
   /** Runs SQL with the real psql (superuser unless told otherwise); rejects on the first error. */
   psql(sql: string, opts?: { user?: string; password?: string; database?: string }): Promise<ToolResult>;
@@ -100,6 +102,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         password,
         socketDir: base,
         pid: server.pid,
+        binDir: bin,
         connectionString: (database = 'postgres') =>
           `postgresql://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
         psql(sql, o = {}) {

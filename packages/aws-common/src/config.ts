@@ -35,5 +35,5 @@ export const awsCommonProperties = {
   poll_interval_seconds: Type.Integer({ minimum: 1, maximum: 3600, default: 30, description: 'New: how often a server that AWS is still working on is looked at again.' }),
 };
 
-const common = Type.Object(awsCommonProperties);
-export type AwsCommonConfig = Static<typeof common>;
+export const AwsCommonSchema = Type.Object(awsCommonProperties);
+export type AwsCommonConfig = Static<typeof AwsCommonSchema>;

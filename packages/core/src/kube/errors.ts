@@ -1,0 +1,88 @@
+/**
+ * What went wrong in a Kubernetes API call, in one shape. client-node 2.x throws ApiException
+ * with the HTTP code and the response body as a JSON *string*; the raw Watch reports an Error
+ * with `statusCode`; watch streams deliver ERROR events carrying a Status object. All three are
+ * understood here.
+ */
+import { ApiException } from '@kubernetes/client-node';
+
+export interface KubeStatus {
+  code: number;
+  /** The apiserver's machine reason: NotFound, Conflict, AlreadyExists, Expired, Forbidden… */
+  reason: string;
+  message: string;
+}
+
+export class KubeApiError extends Error {
+  override name = 'KubeApiError';
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function parseBody(body: unknown): Partial<KubeStatus> {
+  let obj: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      obj = JSON.parse(body);
+    } catch {
+      return body ? { message: body.slice(0, 500) } : {};
+    }
+  }
+  if (obj && typeof obj === 'object') {
+    const o = obj as Record<string, unknown>;
+    return {
+      ...(typeof o['code'] === 'number' ? { code: o['code'] } : {}),
+      ...(typeof o['reason'] === 'string' ? { reason: o['reason'] } : {}),
+      ...(typeof o['message'] === 'string' ? { message: o['message'] } : {}),
+    };
+  }
+  return {};
+}
+
+const REASON_BY_CODE: Record<number, string> = {
+  400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
+  409: 'Conflict', 410: 'Expired', 415: 'UnsupportedMediaType', 422: 'Invalid', 429: 'TooManyRequests',
+  500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout',
+};
+
+/** The status of an API error, or undefined when `err` is not one (network error, bug…). */
+export function kubeStatus(err: unknown): KubeStatus | undefined {
+  if (err instanceof KubeApiError) return { code: err.code, reason: err.reason, message: err.message };
+  if (err instanceof ApiException) {
+    const code = (err as ApiException<unknown>).code;
+    const parsed = parseBody((err as ApiException<unknown>).body);
+    return { code, reason: parsed.reason ?? REASON_BY_CODE[code] ?? 'Unknown', message: parsed.message ?? `HTTP ${code}` };
+  }
+  if (err && typeof err === 'object') {
+    const e = err as { statusCode?: unknown; code?: unknown; kind?: unknown; reason?: unknown; message?: unknown };
+    // raw Watch: Error with statusCode
+    if (typeof e.statusCode === 'number') {
+      return { code: e.statusCode, reason: REASON_BY_CODE[e.statusCode] ?? 'Unknown', message: String(e.message ?? `HTTP ${e.statusCode}`) };
+    }
+    // a Status object (watch ERROR event)
+    if (e.kind === 'Status' && typeof e.code === 'number') {
+      return { code: e.code, reason: typeof e.reason === 'string' ? e.reason : (REASON_BY_CODE[e.code] ?? 'Unknown'), message: String(e.message ?? '') };
+    }
+  }
+  return undefined;
+}
+
+/** Wraps any API failure into a KubeApiError with a readable message (others pass through). */
+export function toKubeError(err: unknown, what?: string): unknown {
+  if (err instanceof KubeApiError) return err;
+  const s = kubeStatus(err);
+  if (!s) return err;
+  return new KubeApiError(s.code, s.reason, `${what ? `${what}: ` : ''}${s.message} (${s.code} ${s.reason})`, { cause: err });
+}
+
+export const isNotFound = (err: unknown): boolean => kubeStatus(err)?.code === 404;
+export const isConflict = (err: unknown): boolean => kubeStatus(err)?.code === 409 && kubeStatus(err)?.reason !== 'AlreadyExists';
+export const isAlreadyExists = (err: unknown): boolean => kubeStatus(err)?.reason === 'AlreadyExists';
+export const isGone = (err: unknown): boolean => kubeStatus(err)?.code === 410;
+export const isForbidden = (err: unknown): boolean => kubeStatus(err)?.code === 403;

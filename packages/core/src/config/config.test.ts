@@ -188,6 +188,11 @@ describe('resolveConfig', () => {
     ]);
   });
 
+  it('explains an override into a backend that is not enabled', () => {
+    const problems = problemsOf(() => resolveConfig({ backend: 'helmbitnami' }, { env: { HYBRIDCLOUD_BACKENDS_AZUREPOSTGRES_LOCATION: 'x' }, backendSchemas: { helmbitnami: helm } }));
+    expect(problems).toEqual([{ path: 'HYBRIDCLOUD_BACKENDS_AZUREPOSTGRES_LOCATION', message: "environment override matches no configuration key (backend 'azurepostgres' is not enabled, so its keys are unknown)" }]);
+  });
+
   it('reports an out-of-range env value at its key, naming the variable', () => {
     const problems = problemsOf(() => resolveConfig({ backend: 'x' }, { env: { HYBRIDCLOUD_SECURITY_PASSWORD_LENGTH: '500' } }));
     expect(problems).toHaveLength(1);

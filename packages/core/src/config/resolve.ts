@@ -84,7 +84,8 @@ export function resolveConfig(document: unknown, opts: ResolveConfigOptions = {}
     hint: (tokens) => {
       if (tokens[0] !== 'backends' || !schemas) return undefined;
       const ids = [...Object.keys(isPlainObject(doc['backends']) ? doc['backends'] : {}), ...WELL_KNOWN_BACKEND_IDS];
-      const id = ids.find((k) => tokens.slice(1).join('_').startsWith(k.toLowerCase()));
+      // Longest id first: `azurepostgres_x` is about azurepostgres, not azure.
+      const id = ids.sort((a, b) => b.length - a.length).find((k) => tokens.slice(1).join('_').startsWith(k.toLowerCase().replace(/-/g, '_')));
       if (!id || schemas[id]) return undefined;
       return parents.includes(id) ? `no enabled backend takes its settings from backends.${id}` : `backend '${id}' is not enabled, so its keys are unknown`;
     },

@@ -6,7 +6,7 @@
  *   3. periodic resync of those 2,000 ready objects → API-server writes (target 0)
  * Prints numbers; skipped unless HC_BENCH=1 (it takes minutes).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
@@ -159,6 +159,7 @@ it.skipIf(!enabled)('benchmark', { timeout: 3_600_000 }, async () => {
   results['leaderElectionLeaseWritesInWindow'] = leaseWrites;
   results['rssMiBAfterResync'] = rssMiB(op.child.pid!);
   log(`resync over ${windowS} s (resync_seconds=${RESYNC_SECONDS}): reads ${JSON.stringify(reads)}, writes to our resources ${JSON.stringify(writes)} (total ${results['resyncTotalWrites']}), lease renewals ${JSON.stringify(leaseWrites)}; RSS ${results['rssMiBAfterResync']} MiB`);
+  mkdirSync(join(REPO, '.testenv'), { recursive: true });
   writeFileSync(join(REPO, '.testenv', 'bench-results.json'), JSON.stringify(results, null, 2));
   log(JSON.stringify(results));
   expect(results['secondsUntilAllLoginsWork']).toBeDefined();

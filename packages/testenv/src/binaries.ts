@@ -1,22 +1,16 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
-import { homedir } from 'node:os';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { cacheDir, GO_MODULES_DIR } from './paths.js';
 import { isAlive } from './processes.js';
+import { installSystemDeps } from './systemDeps.js';
 
 const run = promisify(execFile);
 
-/** Where the Go wrapper modules live (same relative place from src/ and dist/). */
-export const GO_MODULES_DIR = fileURLToPath(new URL('../go/', import.meta.url));
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-export function cacheDir(): string {
-  return process.env['HYBRIDCLOUD_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'hybridcloud-postgresql');
-}
+export { cacheDir, GO_MODULES_DIR, REPO_ROOT } from './paths.js';
 
 export type BinaryName = 'kube-apiserver' | 'kubectl' | 'etcd' | 'helm';
 
@@ -94,21 +88,30 @@ export async function ensureBinaries(): Promise<Record<BinaryName, string>> {
   return out;
 }
 
-async function findGo(): Promise<string> {
+function findGoBinary(): string | undefined {
   const candidates = [
     ...(process.env['GO'] ? [process.env['GO']] : []),
     ...(process.env['PATH'] ?? '').split(':').filter(Boolean).map((d) => join(d, 'go')),
     '/usr/local/go/bin/go',
-    join(homedir(), 'go', 'bin', 'go'),
-    '/usr/lib/go/bin/go',
+    join(cacheDir(), 'go', 'bin', 'go'), // where scripts/install-system-deps.sh puts it
   ];
-  for (const c of candidates) {
+  return candidates.find((c) => {
     try {
       accessSync(c, constants.X_OK);
-      return c;
-    } catch { /* next */ }
-  }
-  throw new Error(`testenv: Go is missing (looked for \`go\` on PATH, /usr/local/go/bin, ~/go/bin, /usr/lib/go/bin; scripts/install-system-deps.sh installs it) — needed once to build etcd/kube-apiserver/kubectl/helm into ${join(cacheDir(), 'bin')}`);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function findGo(): Promise<string> {
+  const found = findGoBinary();
+  if (found) return found;
+  const how = await installSystemDeps();
+  const again = findGoBinary();
+  if (again) return again;
+  throw new Error(`testenv: Go >= 1.26 is missing (looked on PATH, in /usr/local/go/bin and ${join(cacheDir(), 'go', 'bin')}; ${how}) — needed once to build etcd, kube-apiserver, kubectl and helm into ${join(cacheDir(), 'bin')}`);
 }
 
 /** A lock directory with the owner's pid; a lock whose owner died is taken over. */
@@ -124,7 +127,9 @@ async function lock(path: string, onWait: () => void): Promise<() => void> {
     }
     let owner = 0;
     try { owner = Number(readFileSync(join(path, 'pid'), 'utf8')); } catch { /* being written */ }
-    if (owner && !isAlive(owner)) {
+    // Owner gone, or a lock without a pid for long (its owner died between mkdir and write).
+    const age = (() => { try { return Date.now() - statSync(path).mtimeMs; } catch { return 0; } })();
+    if ((owner && !isAlive(owner)) || (!owner && age > 30_000)) {
       rmSync(path, { recursive: true, force: true });
       continue;
     }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from './binaries.js';
+import { REPO_ROOT } from './paths.js';
 import { runTool } from './tools.js';
 
 let attempt: Promise<string> | undefined;

@@ -1,0 +1,53 @@
+import { Value } from '@sinclair/typebox/value';
+import { describe, expect, it } from 'vitest';
+import type { ServerRequest, ServerSpec } from '@hybridcloud-postgresql/core';
+import { YugabyteConfigSchema, type YugabyteConfig } from './config.js';
+import { YugabyteProfile } from './profile.js';
+
+const config = (c: Record<string, unknown> = {}) => Value.Default(YugabyteConfigSchema, structuredClone(c)) as YugabyteConfig;
+const req = (spec: Partial<ServerSpec> = {}, name = 'db'): ServerRequest => ({ namespace: 'ns', name, uid: 'u', spec: { credentialsSecret: 'x', ...spec }, state: {} });
+
+describe('YugabyteProfile', () => {
+  it('new installs: prefixed names, password Secret, no load balancers, partitions 0', () => {
+    const p = new YugabyteProfile(config({ replicas_tserver: 3, storage_class: 'fast' }));
+    const { values } = p.values(req({ size: { storageGB: 7 } }));
+    expect(values).toMatchObject({
+      oldNamingStyle: false,
+      storage: { ephemeral: false, tserver: { count: 1, size: '7Gi', storageClass: 'fast' } },
+      replicas: { master: 1, tserver: 3 },
+      partition: { master: 0, tserver: 0 },
+      authCredentials: { ysql: { passwordSecretName: 'db-yugabyte-ysql-admin' } },
+      enableLoadBalancer: false,
+      serviceEndpoints: [],
+    });
+    expect(p.endpoint(req())).toEqual({ host: 'db-yugabyte-yb-tservers.ns.svc.cluster.local', port: 5433, sslmode: 'disable', adminUsername: 'yugabyte', adminDatabase: 'yugabyte' });
+    expect(p.statefulSets(req())).toEqual(['db-yugabyte-yb-master', 'db-yugabyte-yb-tserver']);
+    expect(p.chart).toEqual({ chart: 'yugabyte', repository: 'https://charts.yugabyte.com' });
+  });
+
+  it('adopted old-style releases keep their names and password', async () => {
+    const p = new YugabyteProfile(config());
+    const live = { values: { authCredentials: { ysql: { password: 'old' } } } };
+    expect(p.values(req(), live).values['oldNamingStyle']).toBe(true);
+    expect(p.endpoint(req(), live).host).toBe('yb-tservers.ns.svc.cluster.local');
+    expect(p.statefulSets(req(), live)).toEqual(['yb-master', 'yb-tserver']);
+    expect(await p.legacyPassword(req(), undefined, live)).toBe('old');
+  });
+
+  it('classes per component; memoryMB rounded up to whole Gi', () => {
+    const p = new YugabyteProfile(config({ classes: { s: { master: { cpu: '1', memory: '1Gi' }, tserver: { cpu: '2', memory: '500Mi' } } } }));
+    const r = p.values(req({ size: { class: 's' } }));
+    expect(r.values['resource']).toEqual({
+      master: { requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } },
+      tserver: { requests: { cpu: '2', memory: '500Mi' }, limits: { cpu: '2', memory: '500Mi' } },
+    });
+    expect(r.warnings.map((w) => w.reason)).toEqual(['MemoryNotWholeGi']);
+    const r2 = p.values(req({ size: { cpu: 3, memoryMB: 1500 } }));
+    expect((r2.values['resource'] as { tserver: { limits: unknown } }).tserver.limits).toEqual({ cpu: '3', memory: '2Gi' });
+    expect(r2.warnings.map((w) => w.reason)).toEqual(['MemoryRounded']);
+  });
+
+  it('refuses names the chart would truncate', () => {
+    expect(new YugabyteProfile(config()).validate(req({}, 'x'.repeat(40)))).toHaveLength(1);
+  });
+});

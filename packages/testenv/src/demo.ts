@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from './binaries.js';
 import { applyCrds } from './crds.js';
 import { startEnvironment, writeEnvironmentFiles, type Environment } from './environment.js';
+import { defaultDemoSteps } from './demoOperator.js';
 
 /**
  * `npm run demo`: the local environment in this process, the CRDs installed, then whatever steps a
@@ -73,7 +74,8 @@ export async function runDemo(argv: string[] = process.argv.slice(2), steps: Dem
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runDemo().then((code) => process.exit(code), (err: Error) => {
+  // The operator through its CLI on the demo's PostgreSQL, then examples/local.yaml until a login works.
+  runDemo(process.argv.slice(2), defaultDemoSteps()).then((code) => process.exit(code), (err: Error) => {
     console.error(`demo failed: ${err.message}`);
     process.exit(1);
   });

@@ -144,3 +144,49 @@ describe.each([
     else expect(claims.filter((c) => c.includes('ybs-yugabyte')).length).toBe(2);
   });
 });
+
+describe('helm failures through core reconcilers', () => {
+  it('missing helm binary and chart render failure: Ready=False with a clear reason, no tight loop', { timeout: 60_000 }, async () => {
+    const cp = await useControlPlane();
+    const gen = () => generatePassword({ length: 20, specialCharacters: true });
+    const ctx = { operatorConfig: {}, log: silentLogger, kubeConfig: kc, operatorNamespace: 'default', generatePassword: gen, connectionResolver: sim.resolver };
+    const noHelm = await yugabyte.create({ ...ctx, config: Value.Default(YugabyteConfigSchema, { chart: { reference: YB_CHART }, helm_binary: '/nonexistent/helm' }) as never } as never);
+    // An image outside bitnami/ without allowInsecureImages: the chart refuses to render.
+    const badChart = await bitnami.create({ ...ctx, config: Value.Default(BitnamiConfigSchema, { chart: { reference: BITNAMI_CHART }, helm_binary: cp.bin.helm, image: { repository: 'someone/postgresql' }, allow_insecure_images: false }) as never } as never);
+    const failing = createReconcilers({
+      kubeConfig: kc,
+      registry: new LoadedBackendRegistry('helmbitnami', ['helmbitnami', 'helmyugabyte'], new Map([['helmbitnami', badChart], ['helmyugabyte', noHelm]])),
+      events,
+      log: silentLogger,
+      generatePassword: gen,
+      resyncMs: 300_000,
+      resolver: sim.resolver,
+    });
+    try {
+      const mk = (name: string, backend: string) =>
+        co.createNamespacedCustomObject({ ...ref('postgresqlservers'), body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'PostgreSQLServer', metadata: { name, namespace: ns }, spec: { backend, credentialsSecret: `${name}-admin` } } });
+      await mk('nohelm', 'helmyugabyte');
+      let result: unknown;
+      for (let i = 0; i < 3; i++) result = await failing.server.reconcile({ namespace: ns, name: 'nohelm' });
+      const cond = (await getServer('nohelm')).status?.conditions?.find((c) => c.type === 'Ready');
+      expect(cond).toMatchObject({ status: 'False', reason: 'HelmNotFound' });
+      expect(cond?.message).toContain('/nonexistent/helm');
+      // terminal: not retried until the object (or the operator config) changes
+      expect(result).toEqual({ requeueAfterMs: 300_000 });
+
+      await mk('badchart', 'helmbitnami');
+      let thrown: unknown;
+      for (let i = 0; i < 3 && !thrown; i++) thrown = await failing.server.reconcile({ namespace: ns, name: 'badchart' }).then(() => undefined, (e: unknown) => e);
+      // thrown → the work queue retries with exponential backoff
+      expect(thrown).toMatchObject({ kind: 'retryable' });
+      const c2 = (await getServer('badchart')).status?.conditions?.find((c) => c.type === 'Ready');
+      expect(c2?.status).toBe('False');
+      expect(c2?.reason).toBe('HelmRenderFailed');
+      expect(c2?.message).toMatch(/helm upgrade --install of .*badchart-postgresql failed: .*Set global.security.allowInsecureImages=true/);
+      const releases = await core.listNamespacedSecret({ namespace: ns, labelSelector: 'owner=helm,name=badchart-postgresql' });
+      expect(releases.items).toEqual([]);
+    } finally {
+      await failing.sql.close();
+    }
+  });
+});

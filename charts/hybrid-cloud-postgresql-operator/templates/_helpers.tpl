@@ -116,7 +116,7 @@ app.kubernetes.io/part-of: hybrid-cloud-postgresql-operator
 {{- define "hcpg.pluginPaths" -}}
 {{- $paths := concat .Values.plugins.builtinPaths .Values.plugins.paths }}
 {{- if .Values.plugins.install.packages }}
-{{- $paths = append $paths "/opt/hybridcloud-postgresql/plugins" }}
+{{- $paths = append $paths "/opt/hybridcloud-postgresql/plugins/node_modules" }}
 {{- end }}
 {{- join ":" $paths }}
 {{- end }}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { connectControlPlane, readControlPlaneInfo, startControlPlane, type ControlPlane } from './controlPlane.js';
 import { startMoto, type Moto } from './moto.js';
@@ -16,7 +17,10 @@ let own: Promise<ControlPlane> | undefined;
  */
 export function useControlPlane(): Promise<ControlPlane> {
   const infoPath = process.env[CONTROL_PLANE_ENV];
-  if (infoPath) return Promise.resolve(connectControlPlane(readControlPlaneInfo(infoPath)));
+  if (infoPath) {
+    if (!existsSync(infoPath)) return Promise.reject(new Error(`testenv: ${CONTROL_PLANE_ENV}=${infoPath} names a control plane that is gone (stale shell env? run \`npm run testenv -- up\` or unset it)`));
+    return Promise.resolve(connectControlPlane(readControlPlaneInfo(infoPath)));
+  }
   own ??= startControlPlane();
   return own;
 }

@@ -47,6 +47,12 @@ export interface InformerSource<T> {
   list(): Promise<{ items: T[]; resourceVersion: string }>;
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * Server-side watch timeout (the apiserver ends the stream after it; we watch again from the
+   * last resourceVersion). Default: random 5–10 min, as client-go, so watches of many replicas
+   * don't end together. Quiet streams end sooner anyway: client-node's 30 s inactivity timeout.
+   */
+  watchTimeoutSeconds?: number;
 }
 
 export interface InformerOptions {
@@ -256,7 +262,8 @@ export class Informer<T extends KubernetesObject> implements ObjectInformer<T> {
       };
       this.endCurrent = end;
       this.lastActivity = this.timers.now();
-      const params: Record<string, string | boolean> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: true };
+      const timeoutSeconds = this.source.watchTimeoutSeconds ?? Math.floor(300 * (1 + Math.random()));
+      const params: Record<string, string | boolean | number> = { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds };
       if (this.source.labelSelector) params['labelSelector'] = this.source.labelSelector;
       if (this.source.fieldSelector) params['fieldSelector'] = this.source.fieldSelector;
       this.watch

@@ -98,7 +98,7 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-describe('helmbitnami on a real control plane', () => {
+describe('helmbitnami on a real control plane', { timeout: 180_000 }, () => {
   const P1 = 'first-Pass_word1';
   const P2 = 'second-Pass_word2';
 

@@ -34,7 +34,7 @@ export async function reconcileOnce(backend: Backend, op: TestOp, s: ServerReque
 
 /** Reconciles until ready (or the deadline), returning the endpoint. */
 export async function reconcileUntilReady(backend: Backend, op: TestOp, s: ServerRequest, adminPassword: string, opts: { resetPassword?: boolean; timeoutMs?: number } = {}): Promise<Endpoint> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 150_000);
   let reset = opts.resetPassword ?? false;
   let last = '';
   while (Date.now() < deadline) {

@@ -1,45 +1,36 @@
 /**
  * One real PostgreSQL server standing in for a pod: `initdb` into a data directory (the simulated
- * volume, which survives restarts and re-installs like a PersistentVolumeClaim does), started with
- * pg_ctl as the `postgres` system user (PostgreSQL refuses to run as root) on a free local port.
+ * volume, which survives restarts and re-installs like a PersistentVolumeClaim does), started as
+ * the `postgres` system user (PostgreSQL refuses to run as root) on a free local port, supervised
+ * like every testenv child so it dies with the test process even on SIGKILL.
  */
-import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { freePort, waitUntil } from '../net.js';
+import { pgBinDir } from '../postgres.js';
+import { supervise, type Supervised } from '../processes.js';
+import { runTool } from '../tools.js';
 
-const run = promisify(execFile);
-
-export const PG_BIN = process.env['PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
-
-function asPostgres(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
-  const opts = { timeout: 120_000, ...(env ? { env: { ...process.env, ...env } } : {}) };
-  if (process.getuid?.() === 0) return run('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args], opts);
-  return run(join(PG_BIN, cmd), args, opts);
-}
-
-function postgresIds(): { uid: number; gid: number } | undefined {
+function postgresUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  return { uid: 101, gid: 104 };
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  if (!line) throw new Error('kubelet simulator: running as root but there is no `postgres` user to run PostgreSQL as');
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+export interface PostgresInit {
+  superuser: string;
+  password: string;
+  /** pg_hba method (YugabyteDB uses md5). */
+  auth?: 'scram-sha-256' | 'md5';
+  /** Databases the image creates at init (YugabyteDB: `yugabyte`). */
+  databases?: string[];
 }
 
 export class PostgresInstance {
   port = 0;
-  private running = false;
+  private server: Supervised | undefined;
 
   /** `volumeDir`: the directory standing in for the volume (data lives in `<volumeDir>/data`). */
   constructor(private readonly volumeDir: string) {}
@@ -52,40 +43,56 @@ export class PostgresInstance {
     return existsSync(join(this.dataDir, 'PG_VERSION'));
   }
 
+  get isRunning(): boolean {
+    return this.server !== undefined && this.server.exited === undefined;
+  }
+
   /** Like an image's entrypoint: initialise only an empty volume (the password is read only then). */
-  async start(init: { superuser: string; password: string; auth?: 'scram-sha-256' | 'md5'; databases?: string[] }): Promise<void> {
-    const fresh = !this.initialised;
-    const ids = postgresIds();
+  async start(init: PostgresInit): Promise<void> {
+    const bin = await pgBinDir();
+    const owner = postgresUser();
+    const as = { ...(owner ?? {}), cwd: this.volumeDir };
     mkdirSync(this.volumeDir, { recursive: true, mode: 0o700 });
-    if (ids) chownSync(this.volumeDir, ids.uid, ids.gid);
-    if (!this.initialised) {
+    if (owner) chownSync(this.volumeDir, owner.uid, owner.gid);
+    const fresh = !this.initialised;
+    if (fresh) {
       const pwfile = join(this.volumeDir, 'pwfile');
       writeFileSync(pwfile, `${init.password}\n`, { mode: 0o600 });
-      if (ids) chownSync(pwfile, ids.uid, ids.gid);
+      if (owner) chownSync(pwfile, owner.uid, owner.gid);
       try {
-        await asPostgres('initdb', ['-D', this.dataDir, '-U', init.superuser, `--pwfile=${pwfile}`, `--auth=${init.auth ?? 'scram-sha-256'}`, '-E', 'UTF8', '--locale=C.UTF-8']);
+        await runTool(join(bin, 'initdb'), ['-D', this.dataDir, '-U', init.superuser, `--pwfile=${pwfile}`, `--auth=${init.auth ?? 'scram-sha-256'}`, '--encoding=UTF8', '--locale=C', '--no-sync'], as);
       } finally {
         rmSync(pwfile, { force: true });
       }
     }
     this.port = await freePort();
-    await asPostgres('pg_ctl', ['-D', this.dataDir, '-l', join(this.volumeDir, 'log'), '-w', '-t', '60', '-o', `-p ${this.port} -k ${this.volumeDir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40 -c shared_buffers=16MB`, 'start']);
-    this.running = true;
+    const server = supervise('kubelet-postgres', join(bin, 'postgres'), [
+      '-D', this.dataDir, '-p', String(this.port),
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', `unix_socket_directories=${this.volumeDir}`,
+      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      '-c', 'max_connections=60', '-c', 'shared_buffers=16MB',
+    ], as);
+    this.server = server;
+    await waitUntil('postgres', async () => {
+      await runTool(join(bin, 'pg_isready'), ['-q', '-h', '127.0.0.1', '-p', String(this.port)]);
+      return true;
+    }, { child: server, timeoutMs: 60_000, intervalMs: 100 });
+    server.markReady();
     if (fresh) {
       for (const db of init.databases ?? []) {
-        await asPostgres('psql', ['-h', this.volumeDir, '-p', String(this.port), '-U', init.superuser, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE "${db}"`], { PGPASSWORD: init.password });
+        await runTool(join(bin, 'psql'), ['-X', '-q', '-w', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(this.port), '-U', init.superuser, '-d', 'postgres', '-c', `CREATE DATABASE "${db}"`], {
+          env: { ...process.env, PGPASSWORD: init.password },
+        });
       }
     }
   }
 
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    await asPostgres('pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
-  }
-
-  get isRunning(): boolean {
-    return this.running;
+    const s = this.server;
+    this.server = undefined;
+    // SIGINT = fast shutdown
+    await s?.stop('SIGINT', 10_000);
   }
 
   /** The volume was deleted. */

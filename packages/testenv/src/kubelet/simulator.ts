@@ -21,6 +21,7 @@ import {
   type V1PersistentVolumeClaim,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
+import { onExitSync } from '../processes.js';
 import { PostgresInstance } from './postgresInstance.js';
 
 /** How the image in a StatefulSet initialises PostgreSQL; undefined = not a database pod (marked ready, nothing runs). */
@@ -99,7 +100,11 @@ export class KubeletSimulator {
     this.profiles = opts.profiles ?? [bitnamiProfile, yugabyteProfile];
     this.baseDir = mkdtempSync(join(tmpdir(), 'kubelet-sim-'));
     chmodSync(this.baseDir, 0o755);
+    const baseDir = this.baseDir;
+    this.removeBaseDir = onExitSync(() => rmSync(baseDir, { recursive: true, force: true }));
   }
+
+  private readonly removeBaseDir: () => void;
 
   start(): this {
     const loop = () => {
@@ -122,6 +127,7 @@ export class KubeletSimulator {
     await this.tickRunning;
     for (const v of this.volumes.values()) await v.stop();
     rmSync(this.baseDir, { recursive: true, force: true });
+    this.removeBaseDir();
   }
 
   /** The local server behind a pod of a StatefulSet, for assertions. */
@@ -258,7 +264,12 @@ export class KubeletSimulator {
       this.pods.delete(key);
       pod = undefined;
     }
-    if (pod) return pod.db ? pod.db.isRunning : true;
+    if (pod) {
+      if (!pod.db || pod.db.isRunning) return true;
+      // The server died: the kubelet restarts the container (next tick), not ready meanwhile.
+      this.pods.delete(key);
+      return false;
+    }
     let plan: Awaited<ReturnType<PodProfile['match']>>;
     for (const p of this.profiles) {
       plan = await p.match(sts, this.secretReader(namespace));

@@ -1,13 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ensureBinaries } from './binaries.js';
 import { makeKubeConfig, writeKubeconfig } from './kubeconfig.js';
 import { startOnFreePort, waitUntil } from './net.js';
-import { onExitSync, supervise, type Supervised } from './processes.js';
+import { supervise, type Supervised } from './processes.js';
+import { ownedTempDir } from './tempDirs.js';
 import { runTool, type ToolResult } from './tools.js';
 import { createCA, issueClientCert, issueServingCert, type CertificateAuthority } from './x509.js';
 
@@ -51,8 +51,7 @@ export interface StartControlPlaneOptions {
 
 export async function startControlPlane(opts: StartControlPlaneOptions = {}): Promise<ControlPlane> {
   const bins = await ensureBinaries();
-  const dir = mkdtempSync(join(tmpdir(), 'testenv-cp-'));
-  const removeDir = onExitSync(() => rmSync(dir, { recursive: true, force: true }));
+  const { dir, remove: removeDir } = ownedTempDir('cp');
   const children: Supervised[] = [];
   try {
     const ca = createCA('testenv-ca');
@@ -125,12 +124,10 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
     return connectControlPlane(info, async () => {
       // apiserver first so it does not log a storm of etcd connection errors on the way down.
       for (const child of [...children].reverse()) await child.stop('SIGTERM', 5_000);
-      rmSync(dir, { recursive: true, force: true });
       removeDir();
     });
   } catch (err) {
     for (const child of children) await child.stop('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
     removeDir();
     throw err;
   }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startOnFreePort, waitUntil } from './net.js';
-import { onExitSync, supervise } from './processes.js';
+import { supervise } from './processes.js';
+import { ownedTempDir } from './tempDirs.js';
 import { installSystemDeps } from './systemDeps.js';
 import { runTool, type ToolResult } from './tools.js';
 
@@ -63,8 +63,7 @@ function postgresUser(): { uid: number; gid: number } | undefined {
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Postgres> {
   const bin = await pgBinDir(opts.version);
   const owner = postgresUser();
-  const base = mkdtempSync(join(tmpdir(), 'testenv-pg-'));
-  const removeBase = onExitSync(() => rmSync(base, { recursive: true, force: true }));
+  const { dir: base, remove: removeBase } = ownedTempDir('pg');
   if (owner) chownSync(base, owner.uid, owner.gid);
   const password = opts.password ?? randomBytes(18).toString('base64url');
   const superuser = 'postgres';
@@ -114,14 +113,12 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
         async stop() {
           // SIGINT = fast shutdown: rolls back sessions, no waiting for clients to disconnect.
           await server.stop('SIGINT', 10_000);
-          rmSync(base, { recursive: true, force: true });
           removeBase();
         },
       };
       return pg;
     });
   } catch (err) {
-    rmSync(base, { recursive: true, force: true });
     removeBase();
     throw err;
   }

@@ -83,3 +83,22 @@ describe('process supervision', () => {
     }
   });
 });
+
+describe('temp dirs', () => {
+  it('sweeps the dirs of owners that died without cleaning up', async () => {
+    const { mkdtempSync, writeFileSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const orphan = mkdtempSync(join(tmpdir(), 'testenv-cp-'));
+    const dead = spawn('true');
+    await new Promise((r) => dead.on('exit', r));
+    writeFileSync(join(orphan, '.owner'), String(dead.pid));
+    const { ownedTempDir, sweepOrphanTempDirs } = await import('./tempDirs.js');
+    const mine = ownedTempDir('cp');
+    sweepOrphanTempDirs();
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(mine.dir)).toBe(true);
+    mine.remove();
+    expect(existsSync(mine.dir)).toBe(false);
+  });
+});

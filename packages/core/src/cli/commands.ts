@@ -163,12 +163,14 @@ async function run(cmd: Extract<Command, { kind: 'run' }>, io: CliIo): Promise<n
     'starting operator',
   );
   const container = createContainer({ config, kubeConfig, logger, registry, ...(io.modules ? { modules: io.modules } : {}) });
+  let result: unknown;
   try {
-    await startOperator(container);
+    result = await startOperator(container);
   } finally {
     await registry.close();
   }
-  return 0;
+  // The manager reports why it stopped; a fatal stop (lost leadership, ...) must restart the pod.
+  return (result as { fatal?: boolean } | undefined)?.fatal ? 1 : 0;
 }
 
 /** KUBECONFIG / ~/.kube/config, or the in-cluster service account. */

@@ -193,6 +193,14 @@ describe('resolveConfig', () => {
     expect(problems).toEqual([{ path: 'HYBRIDCLOUD_BACKENDS_AZUREPOSTGRES_LOCATION', message: "environment override matches no configuration key (backend 'azurepostgres' is not enabled, so its keys are unknown)" }]);
   });
 
+  it("ignores other tools' HYBRIDCLOUD_* variables but flags a misspelt top-level key", () => {
+    const loaded = resolveConfig({ backend: 'x' }, { env: { HYBRIDCLOUD_CACHE: '/c', HYBRIDCLOUD_TESTENV_CONTROLPLANE: '/x.json', HYBRIDCLOUD_UPDATE_GOLDEN: '1' } });
+    expect(loaded.warnings).toEqual(['ignored environment variables that are not configuration keys: HYBRIDCLOUD_CACHE, HYBRIDCLOUD_TESTENV_CONTROLPLANE, HYBRIDCLOUD_UPDATE_GOLDEN']);
+    expect(problemsOf(() => resolveConfig({ backend: 'x' }, { env: { HYBRIDCLOUD_SECURTY_PASSWORD_LENGTH: '20' } }))).toEqual([
+      { path: 'HYBRIDCLOUD_SECURTY_PASSWORD_LENGTH', message: 'environment override matches no configuration key (did you mean HYBRIDCLOUD_SECURITY_...?)' },
+    ]);
+  });
+
   it('reports an out-of-range env value at its key, naming the variable', () => {
     const problems = problemsOf(() => resolveConfig({ backend: 'x' }, { env: { HYBRIDCLOUD_SECURITY_PASSWORD_LENGTH: '500' } }));
     expect(problems).toHaveLength(1);

@@ -30,6 +30,8 @@ export interface EnvOverride {
 export interface EnvResolution {
   overrides: EnvOverride[];
   problems: ConfigProblem[];
+  /** HYBRIDCLOUD_* variables that are not about this config at all (other tools' variables). */
+  foreign: string[];
   /** Variables that could not be resolved yet (backend schemas not known in the first pass). */
   deferred: string[];
 }
@@ -71,6 +73,24 @@ function resolvePath(tokens: string[], i: number, schema: TSchema | undefined, d
     if (rest) return [tokens[i]!.toLowerCase(), ...rest];
   }
   return undefined;
+}
+
+function startsWithKey(tokens: readonly string[], key: string): boolean {
+  return keyForms(key).some((form) => {
+    const parts = form.split('_');
+    return parts.every((p, i) => tokens[i] === p);
+  });
+}
+
+/** Levenshtein distance, for "did you mean" on a misspelt first segment. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);
@@ -117,9 +137,18 @@ export interface ResolveEnvOptions {
 }
 
 export function resolveEnvOverrides(env: NodeJS.ProcessEnv, opts: ResolveEnvOptions): EnvResolution {
-  const out: EnvResolution = { overrides: [], problems: [], deferred: [] };
+  const out: EnvResolution = { overrides: [], problems: [], deferred: [], foreign: [] };
+  const topLevel = propertyKeys(opts.schema);
   for (const [variable, raw] of overrideVariables(env)) {
     const tokens = variable.slice(ENV_PREFIX.length).split('_').filter(Boolean);
+    // Other tools share the prefix (HYBRIDCLOUD_CACHE, the sibling operators' settings, ...): only a
+    // variable that starts with one of our top-level keys, or nearly does (a typo), is ours.
+    if (!topLevel.some((k) => startsWithKey(tokens, k))) {
+      const near = topLevel.find((k) => distance(tokens[0] ?? '', keyForms(k)[0]!.split('_')[0]!) <= 2);
+      if (near) out.problems.push({ path: variable, message: `environment override matches no configuration key (did you mean ${ENV_PREFIX}${keyForms(near)[0]}_...?)` });
+      else out.foreign.push(variable);
+      continue;
+    }
     const path = resolvePath(tokens, 0, opts.schema, opts.document);
     if (!path) {
       const deferred = opts.deferPrefixes?.some((p) => p.every((seg, i) => keyForms(seg).includes(tokens[i] ?? '')));

@@ -91,6 +91,7 @@ export function resolveConfig(document: unknown, opts: ResolveConfigOptions = {}
     },
   });
   problems.push(...envRes.problems);
+  if (envRes.foreign.length > 0) warnings.push(`ignored environment variables that are not configuration keys: ${envRes.foreign.join(', ')}`);
   for (const o of envRes.overrides) setIn(doc, o.path, o.value);
   for (const o of opts.cliOverrides ?? []) setIn(doc, o.path, o.value);
   const sourceOf = (path: readonly string[]): string | undefined => {

@@ -1,5 +1,6 @@
 /**
- * The informer against a real kube-apiserver: list + watch, add/update/delete, recovery after RBAC revoked and granted again (an error client-node's own informer
+ * The informer against a real kube-apiserver: list + watch, add/update/delete, a 410 Gone answered
+ * by a relist, recovery after RBAC revoked and granted again (an error client-node's own informer
  * would stop on), and recovery after its CRD was deleted and created again.
  */
 import { randomBytes } from 'node:crypto';
@@ -52,6 +53,16 @@ function configMapSource(kc: KubeConfig, namespace: string): InformerSource<V1Co
     },
   };
 }
+
+const widgetCrd = (group: string) => ({
+  metadata: { name: `widgets.${group}` },
+  spec: {
+    group,
+    scope: 'Namespaced',
+    names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+  },
+});
 
 const labelled = (name: string, v: string, namespace = ns): V1ConfigMap => ({ ...cm(name, v, namespace), metadata: { name, namespace, labels: { 'informer-test': 'yes' } } });
 
@@ -123,19 +134,47 @@ describe('Informer', () => {
     expect(inf.restarts).toBe(after);
   });
 
+  it('answers 410 Gone with a relist, not an error', async () => {
+    // A fresh CRD's watch cache starts at its creation: a watch from resourceVersion 1 is "too old"
+    // (the apiserver sends an ERROR event with code 410, as after etcd compaction in a long-lived cluster).
+    const group = `gone${randomBytes(3).toString('hex')}.example.com`;
+    const r: ResourceType = { group, version: 'v1', plural: 'widgets', kind: 'Widget', namespaced: true };
+    const ext = admin.makeApiClient(ApiextensionsV1Api);
+    const crd = widgetCrd(group);
+    await ext.createCustomResourceDefinition({ body: crd });
+    try {
+      const co = admin.makeApiClient(CustomObjectsApi);
+      const create = (name: string) => co.createNamespacedCustomObject({ group, version: 'v1', namespace: ns, plural: 'widgets', body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name } } });
+      await eventually('CRD served', () => create('x').then(() => true, () => false));
+      const client = new KubeClient(admin);
+      let lists = 0;
+      const rec = recorder();
+      const inf = new Informer<V1ConfigMap>(admin, {
+        path: collectionPath(r, ns),
+        async list() {
+          lists++;
+          const l = await client.listAll<V1ConfigMap>(r, { namespace: ns });
+          return lists === 1 ? { ...l, resourceVersion: '1' } : l;
+        },
+      }, { name: 'gone', log: silentLogger });
+      informers.push(inf);
+      inf.addHandlers(rec.handlers);
+      inf.start();
+      await eventually('the relist after 410', () => lists >= 2, 15_000);
+      await create('y');
+      await eventually('y', () => inf.get(ns, 'y'));
+      expect(inf.restarts).toBe(0);
+      expect(rec.events).toEqual(['add:x:', 'add:y:']); // the relist found x unchanged: no duplicate event
+    } finally {
+      await ext.deleteCustomResourceDefinition({ name: crd.metadata.name }).catch(() => undefined);
+    }
+  });
+
   it('survives its CRD being deleted and created again', async () => {
     const group = `it${randomBytes(3).toString('hex')}.example.com`;
     const r: ResourceType = { group, version: 'v1', plural: 'widgets', kind: 'Widget', namespaced: true };
     const ext = admin.makeApiClient(ApiextensionsV1Api);
-    const crd = {
-      metadata: { name: `widgets.${group}` },
-      spec: {
-        group,
-        scope: 'Namespaced',
-        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
-        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
-      },
-    };
+    const crd = widgetCrd(group);
     const co = admin.makeApiClient(CustomObjectsApi);
     const create = (name: string) => co.createNamespacedCustomObject({ group, version: 'v1', namespace: ns, plural: 'widgets', body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name } } });
     const established = async () => {

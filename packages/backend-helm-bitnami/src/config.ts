@@ -5,7 +5,7 @@ export const DEFAULT_CHART = 'oci://registry-1.docker.io/bitnamicharts/postgresq
 
 const ClassSchema = Type.Object(
   {
-    cpu: Type.String({ minLength: 1, description: 'CPU requests/limits of the pod, e.g. "1000m".' }),
+    cpu: Type.Union([Type.String({ minLength: 1 }), Type.Number({ exclusiveMinimum: 0 })], { description: 'CPU requests/limits of the pod, e.g. "1000m" or 1.' }),
     memory: Type.String({ minLength: 1, description: 'Memory requests/limits of the pod, e.g. "256Mi".' }),
   },
   { additionalProperties: false },

@@ -55,3 +55,15 @@ describe('BitnamiProfile values', () => {
     expect(p.validate(req({}, 'a'.repeat(40)))).toEqual([]);
   });
 });
+
+describe('config', () => {
+  it('accepts the original operator\'s helmbitnami section unchanged', async () => {
+    const withDefaults = (_schema: unknown, v: unknown) => Value.Default(BitnamiConfigSchema, v);
+    const validateValue = (_schema: unknown, v: unknown) => [...Value.Errors(BitnamiConfigSchema, v)].map((e) => ({ path: e.path.replace(/^\//, '').replace(/\//g, '.'), message: e.message }));
+    const original = { default_class: 'small', classes: { small: { cpu: '1000m', memory: '256Mi' } }, admin_username: 'postgres', storage_class: '', pvc_cleanup: false };
+    const withDefs = withDefaults(BitnamiConfigSchema, structuredClone(original));
+    expect(validateValue(BitnamiConfigSchema, withDefs)).toEqual([]);
+    expect(validateValue(BitnamiConfigSchema, withDefaults(BitnamiConfigSchema, { classes: { s: { cpu: 2, memory: '1Gi' } } }))).toEqual([]);
+    expect(validateValue(BitnamiConfigSchema, withDefaults(BitnamiConfigSchema, { typo_key: 1 })).map((p) => p.path)).toEqual(['typo_key']);
+  });
+});

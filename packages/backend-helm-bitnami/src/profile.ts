@@ -84,7 +84,7 @@ export class BitnamiProfile implements ChartProfile {
     if (useClass) {
       const picked = pickClass(size.class, this.config.classes, this.config.default_class);
       if (picked.warning) warnings.push(picked.warning);
-      if (picked.cls) return { cpu: picked.cls.cpu, memory: picked.cls.memory };
+      if (picked.cls) return { cpu: String(picked.cls.cpu), memory: picked.cls.memory };
     }
     return { cpu: String(size.cpu ?? this.config.default_cpu), memory: `${size.memoryMB ?? this.config.default_memory_mb}Mi` };
   }

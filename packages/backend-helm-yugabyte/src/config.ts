@@ -6,7 +6,7 @@ export const DEFAULT_REPOSITORY = 'https://charts.yugabyte.com';
 
 const CpuMemory = Type.Object(
   {
-    cpu: Type.String({ minLength: 1, description: 'CPU requests/limits, e.g. "1000m".' }),
+    cpu: Type.Union([Type.String({ minLength: 1 }), Type.Number({ exclusiveMinimum: 0 })], { description: 'CPU requests/limits, e.g. "1000m" or 2.' }),
     memory: Type.String({ minLength: 1, description: 'Memory requests/limits in whole Gi, e.g. "2Gi" (the chart derives memory_limit_hard_bytes from the number).' }),
   },
   { additionalProperties: false },

@@ -51,3 +51,16 @@ describe('YugabyteProfile', () => {
     expect(new YugabyteProfile(config()).validate(req({}, 'x'.repeat(40)))).toHaveLength(1);
   });
 });
+
+describe('config', () => {
+  it('accepts the original operator\'s helmyugabyte section unchanged', async () => {
+    const withDefaults = (_schema: unknown, v: unknown) => Value.Default(YugabyteConfigSchema, v);
+    const validateValue = (_schema: unknown, v: unknown) => [...Value.Errors(YugabyteConfigSchema, v)].map((e) => ({ path: e.path.replace(/^\//, '').replace(/\//g, '.'), message: e.message }));
+    const original = {
+      default_class: 'small',
+      classes: { small: { master: { cpu: '1000m', memory: '256Mi' }, tserver: { cpu: '1000m', memory: '256Mi' } } },
+      replicas_master: 1, replicas_tserver: 1, partitions_master: 1, partitions_tserver: 1, storage_class: '', pvc_cleanup: false,
+    };
+    expect(validateValue(YugabyteConfigSchema, withDefaults(YugabyteConfigSchema, structuredClone(original)))).toEqual([]);
+  });
+});

@@ -85,7 +85,7 @@ export class YugabyteProfile implements ChartProfile {
         for (const [role, r] of Object.entries(picked.cls)) {
           if (!/^\d+Gi?$/.test(r.memory)) warnings.push({ reason: 'MemoryNotWholeGi', message: `Class ${picked.name}: ${role} memory ${r.memory} is not whole Gi; the chart derives memory_limit_hard_bytes from the number as Gi.` });
         }
-        return picked.cls;
+        return { master: { cpu: String(picked.cls.master.cpu), memory: picked.cls.master.memory }, tserver: { cpu: String(picked.cls.tserver.cpu), memory: picked.cls.tserver.memory } };
       }
     }
     const cpu = String(size.cpu ?? this.config.default_cpu);

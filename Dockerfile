@@ -1,0 +1,72 @@
+# syntax=docker/dockerfile:1.7
+# The operator image: Node 24, production dependencies only, every first-party backend, the helm
+# CLI and the default database charts (offline clusters need no registry), non-root uid 10001.
+#
+#   docker build -t hybrid-cloud-postgresql-operator .
+#   docker run --rm hybrid-cloud-postgresql-operator backends
+#
+# The runtime layout is made by docker/assemble-runtime.sh, which charts/test/image-layout.test.ts
+# runs outside a container with the same entrypoint.
+
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+ARG GO_IMAGE=golang:1.26.8-bookworm
+ARG HELM_VERSION=v3.22.0
+ARG BITNAMI_POSTGRESQL_CHART=17.1.0
+ARG YUGABYTE_CHART=2026.1.0
+
+# --- helm, built from the pinned module the tests use (packages/testenv/go/helm) ---------------
+FROM ${GO_IMAGE} AS helm
+ARG HELM_VERSION
+WORKDIR /src
+COPY packages/testenv/go/helm/go.mod packages/testenv/go/helm/go.sum packages/testenv/go/helm/tools.go ./
+RUN go mod download \
+ && CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" \
+      -o /out/helm helm.sh/helm/v3/cmd/helm \
+ && /out/helm version --short
+
+# --- the default charts of the helm backends, pulled at build time ----------------------------
+FROM helm AS charts
+ARG BITNAMI_POSTGRESQL_CHART
+ARG YUGABYTE_CHART
+ENV HELM_CACHE_HOME=/tmp/helm/cache HELM_CONFIG_HOME=/tmp/helm/config HELM_DATA_HOME=/tmp/helm/data
+RUN mkdir -p /out/charts \
+ && /out/helm pull oci://registry-1.docker.io/bitnamicharts/postgresql --version "${BITNAMI_POSTGRESQL_CHART}" --untar --untardir /out/charts \
+ && /out/helm pull yugabyte --repo https://charts.yugabyte.com --version "${YUGABYTE_CHART}" --untar --untardir /out/charts \
+ && /out/helm show chart /out/charts/postgresql \
+ && /out/helm show chart /out/charts/yugabyte
+
+# --- build the workspace and assemble the runtime layout ------------------------------------
+FROM ${NODE_IMAGE} AS build
+ENV CI=true PNPM_HOME=/pnpm PATH=/pnpm:$PATH
+RUN npm install --global --no-audit --no-fund pnpm@10.34.8
+WORKDIR /src
+# Dependencies first (cached while only sources change): pnpm fetch needs the lockfile only.
+COPY pnpm-lock.yaml pnpm-workspace.yaml ./
+RUN pnpm fetch
+COPY . .
+RUN pnpm install --offline --frozen-lockfile --ignore-scripts \
+ && pnpm run build \
+ && PNPM_OFFLINE=1 bash docker/assemble-runtime.sh /src /out/app
+
+# --- runtime ---------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="hybrid-cloud-postgresql-operator" \
+      org.opencontainers.image.description="PostgreSQL servers and databases on Azure, AWS or in-cluster, from Kubernetes custom resources" \
+      org.opencontainers.image.source="https://github.com/MaibornWolff/hybrid-cloud-postgresql-operator" \
+      org.opencontainers.image.licenses="Apache-2.0"
+RUN groupadd --system --gid 10001 operator \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin operator
+COPY --from=helm /out/helm /usr/local/bin/helm
+COPY --from=build /out/app /opt/hybridcloud-postgresql
+COPY --from=charts /out/charts /opt/hybridcloud-postgresql/charts
+RUN ln -s /opt/hybridcloud-postgresql/bin/hybridcloud-postgresql-operator /usr/local/bin/hybridcloud-postgresql-operator
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    HELM_BINARY=/usr/local/bin/helm \
+    HYBRIDCLOUD_PLUGIN_PATHS=/opt/hybridcloud-postgresql/packages
+WORKDIR /tmp
+USER 10001:10001
+EXPOSE 8080
+ENTRYPOINT ["node", "/opt/hybridcloud-postgresql/packages/core/dist/cli.js"]
+CMD ["run"]

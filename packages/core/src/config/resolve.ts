@@ -15,6 +15,8 @@ import { keysUnknownToAll, mergeParent, stripNulls } from './virtualParents.js';
 export interface BackendConfigSpec {
   configSchema: TSchema;
   configParent?: string | undefined;
+  /** The package that ships the schema, named in messages (e.g. `@acme/backend@1.2.0`). */
+  origin?: string | undefined;
 }
 
 /** A value set on the command line (run --namespace ...); wins over env and file. */
@@ -169,7 +171,8 @@ function resolveBackendSections(
       const inherited = spec.configParent && getIn(own, p.segments) === undefined && getIn(parent, p.segments) !== undefined;
       const segments = inherited ? ['backends', spec.configParent!, ...p.segments] : ['backends', id, ...p.segments];
       const problem = note({ path: segments.join('.'), segments, message: p.message });
-      problems.push(inherited ? { ...problem, message: `${problem.message} (inherited by ${id})` } : problem);
+      const context = [inherited ? `inherited by ${id}` : '', spec.origin ? `schema of ${spec.origin}` : ''].filter(Boolean).join('; ');
+      problems.push(context ? { ...problem, message: `${problem.message} (${context})` } : problem);
     }
     effective[id] = section;
   }

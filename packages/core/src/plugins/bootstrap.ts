@@ -57,7 +57,9 @@ export async function prepare(opts: PrepareOptions = {}): Promise<Prepared> {
   const ids = [first.config.backend, ...first.config.allowed_backends];
   const definitions = await loadDefinitions({ ids, discovery, ...(opts.registered ? { registered: opts.registered } : {}) });
   const schemas: Record<string, BackendConfigSpec> = {};
-  for (const [id, { definition }] of definitions) schemas[id] = { configSchema: definition.configSchema, configParent: definition.configParent };
+  for (const [id, { definition, plugin }] of definitions) {
+    schemas[id] = { configSchema: definition.configSchema, configParent: definition.configParent, origin: plugin ? `${plugin.packageName}@${plugin.packageVersion}` : undefined };
+  }
   const loaded = resolveConfig(source.document, { ...base, backendSchemas: schemas, knownBackendIds: discovery.plugins.map((p) => p.id) });
   loaded.warnings.push(...missing, ...discovery.warnings);
   return { loaded, discovery, definitions };

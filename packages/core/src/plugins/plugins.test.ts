@@ -129,7 +129,7 @@ describe('plugin discovery and loading', () => {
     expect(dup).toContain(join(plugins, 'dup-one'));
     expect(dup).toContain(join(plugins, '@x/dup-two'));
     expect(await expectConfigError(load('liar'))).toMatch(/marked as 'liar' in package.json but its definition says 'somethingelse'/);
-    expect(await expectConfigError(load('good', { region: 'r', replicas: 0, colour: 'red' }))).toMatch(/backends.good.colour: unknown key[\s\S]*backends.good.replicas: expected integer to be greater or equal to 1/);
+    expect(await expectConfigError(load('good', { region: 'r', replicas: 0, colour: 'red' }))).toMatch(/backends.good.colour: unknown key \(schema of good@1.2.3\)[\s\S]*backends.good.replicas: expected integer to be greater or equal to 1, got 0 \(schema of good@1.2.3\)/);
     const missing = await expectConfigError(load('nothere'));
     expect(missing).toMatch(/no backend package with id 'nothere' is installed \(found: dup, future, futuredef, good, liar, nobrand;/);
   });

@@ -8,7 +8,7 @@ import type { Backend } from '../backend/contract.js';
 import { defineBackend } from '../backend/defineBackend.js';
 import { ConfigError } from '../config/errors.js';
 import { silentLogger } from '../observability/logger.js';
-import { createBackends, defaultSearchRoots, discoverPlugins, LoadedBackendRegistry, prepare } from './index.js';
+import { createBackends, defaultSearchRoots, discoverPlugins, LoadedBackendRegistry, packageEntry, prepare } from './index.js';
 
 const typeboxDir = realpathSync(join(import.meta.dirname, '../../node_modules/@sinclair/typebox'));
 const repoRoot = resolve(import.meta.dirname, '../../../..');
@@ -158,6 +158,27 @@ describe('plugin discovery and loading', () => {
     const def = defineBackend({ id: 'broken', displayName: 'x', configSchema: Type.Object({}), create: () => { throw new Error('no credentials'); } });
     const prepared = await prepare({ document: { backend: 'broken' }, env: {}, searchRoots: [], registered: [def] });
     expect(await expectConfigError(createBackends(prepared, { kubeConfig: new KubeConfig(), logger: silentLogger }))).toMatch(/backends.broken: backend 'broken' from registered programmatically failed to start: no credentials/);
+  });
+});
+
+describe('package entry and markers', () => {
+  it('resolves the entry like an ESM import would', () => {
+    expect(packageEntry({ exports: './x.js' })).toBe('./x.js');
+    expect(packageEntry({ exports: { '.': { types: './a.d.ts', import: './esm.js', require: './cjs.cjs' } } })).toBe('./esm.js');
+    expect(packageEntry({ exports: { '.': { types: './a.d.ts', default: './d.js' }, './package.json': './package.json' } })).toBe('./d.js');
+    expect(packageEntry({ exports: { import: './i.js', default: './d.js' } })).toBe('./i.js');
+    expect(packageEntry({ main: 'lib/main.js' })).toBe('lib/main.js');
+    expect(packageEntry({})).toBe('index.js');
+  });
+
+  it('skips a malformed marker with a warning naming the package', () => {
+    const root = pluginsDir();
+    const dir = join(root, 'plugins', 'broken');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'broken', hybridcloudPostgresqlBackend: { id: 'Not Valid' } }));
+    const d = discoverPlugins([join(root, 'plugins')]);
+    expect(d.plugins).toEqual([]);
+    expect(d.warnings[0]).toMatch(/^broken \(.*broken\): ignored, "hybridcloudPostgresqlBackend" must be/);
   });
 });
 

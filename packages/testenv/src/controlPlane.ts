@@ -65,6 +65,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
     const log = (name: string): { logFile?: string } => (opts.logDir ? { logFile: join(opts.logDir, `${name}.log`) } : {});
     const childOpts = { ...(opts.onUnexpectedExit ? { onUnexpectedExit: opts.onUnexpectedExit } : {}) };
 
+    const pids = { etcd: 0, kubeApiserver: 0 };
     const etcdEndpoint = await startOnFreePort('etcd', async (port) => {
       const endpoint = `http://127.0.0.1:${port}`;
       const etcd = supervise('etcd', bins.etcd, [
@@ -80,6 +81,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
         await etcd.stop('SIGKILL');
         throw err;
       });
+      pids.etcd = etcd.pid;
       return endpoint;
     });
 
@@ -107,6 +109,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
         await apiserver.stop('SIGKILL');
         throw err;
       });
+      pids.kubeApiserver = apiserver.pid;
       return server;
     });
 
@@ -116,7 +119,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
       kubeconfigPath: join(dir, 'kubeconfig'),
       ca,
       bin: { kubectl: bins.kubectl, helm: bins.helm, etcd: bins.etcd, kubeApiserver: bins['kube-apiserver'] },
-      pids: { etcd: children[children.length - 2]!.pid, kubeApiserver: children[children.length - 1]!.pid },
+      pids,
       etcdEndpoint,
     };
     writeKubeconfig(makeKubeConfig(server, ca.certPem, { name: ADMIN_USER, ...admin }), info.kubeconfigPath);

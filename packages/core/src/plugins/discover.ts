@@ -83,19 +83,23 @@ function inspectPackage(dir: string, out: Discovery): void {
   });
 }
 
-/** Scans one root: a package itself, or a directory of packages (node_modules layout). */
+/**
+ * Scans one root: a package itself (plus its node_modules), a directory of packages
+ * (node_modules layout), or an `npm install --prefix DIR` directory (DIR/node_modules).
+ */
 function scanRoot(root: string, out: Discovery): void {
   if (!isDir(root)) return;
   out.searched.push(root);
-  if (existsSync(join(root, 'package.json'))) {
-    inspectPackage(root, out);
-    // A package directory with its own node_modules: its dependencies are plugins too.
-    if (!existsSync(join(root, 'node_modules'))) return;
-    root = join(root, 'node_modules');
-  }
-  for (const entry of readdirSync(root)) {
-    if (entry.startsWith('.')) continue;
-    const path = join(root, entry);
+  const nested = join(root, 'node_modules');
+  if (existsSync(join(root, 'package.json'))) inspectPackage(root, out);
+  else scanPackagesDir(root, out);
+  if (!root.endsWith(`${'/'}node_modules`) && isDir(nested)) scanPackagesDir(nested, out);
+}
+
+function scanPackagesDir(dir: string, out: Discovery): void {
+  for (const entry of readdirSync(dir)) {
+    if (entry.startsWith('.') || entry === 'node_modules') continue;
+    const path = join(dir, entry);
     if (entry.startsWith('@')) {
       if (isDir(path)) for (const sub of readdirSync(path)) if (isDir(join(path, sub))) inspectPackage(join(path, sub), out);
     } else if (isDir(path)) {

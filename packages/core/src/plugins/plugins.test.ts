@@ -101,6 +101,11 @@ describe('plugin discovery and loading', () => {
     expect(discovery.plugins.filter((p) => p.id === 'acme')).toHaveLength(1);
     expect(discovery.plugins.find((p) => p.id === 'acme')?.dir).toBe(real);
 
+    // `npm install --prefix DIR pkg` puts packages in DIR/node_modules; DIR itself is a valid path.
+    const prefix = mkdtempSync(join(tmpdir(), 'hc-prefix-'));
+    writePlugin(join(prefix, 'node_modules'), { name: '@acme/prefixed', id: 'prefixed' });
+    expect(discoverPlugins([prefix]).plugins.map((p) => p.id)).toEqual(['prefixed']);
+
     const other = pluginsDir();
     writePlugin(join(other, 'plugins'), { name: 'env-backend', id: 'envb' });
     const prepared = await prepare({ document: { backend: 'envb', backends: { envb: { region: 'x' } } }, env: { HYBRIDCLOUD_PLUGIN_PATHS: `/nonexistent:${join(other, 'plugins')}` }, searchRoots: [] });

@@ -130,19 +130,19 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       }),
     );
     for (const w of o.watches ?? []) {
-      const enqueue = (obj: KubernetesObject) => {
-        for (const r of w.map(obj)) this.queue.add(objectKey(r.namespace, r.name));
+      const enqueue = (...objs: KubernetesObject[]) => {
+        const keys = new Set(objs.flatMap((obj) => w.map(obj)).map((r) => objectKey(r.namespace, r.name)));
+        for (const key of keys) this.queue.add(key);
       };
       this.offs.push(
         w.informer.addHandlers({
-          onAdd: enqueue,
+          onAdd: (obj) => enqueue(obj),
           onUpdate: (a, b) => {
             if (w.updateFilter && !w.updateFilter(a, b)) return;
             if (!w.updateFilter && a.metadata?.resourceVersion === b.metadata?.resourceVersion) return;
-            enqueue(a);
-            enqueue(b);
+            enqueue(a, b);
           },
-          onDelete: enqueue,
+          onDelete: (obj) => enqueue(obj),
         }),
       );
     }
@@ -167,9 +167,16 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
     this.queue.addAfter(objectKey(req.namespace, req.name), afterMs);
   }
 
-  /** Queues every cached object again (drift detection), spread over a window. */
+  /**
+   * Queues every cached object again (drift detection), spread over a window. Keys already
+   * scheduled (a reconciler's own requeueAfter, a pending retry) are left alone, so a
+   * reconciler that requeues itself every resync period is not reconciled twice as often.
+   */
   resync(): void {
-    for (const obj of this.o.informer.list()) this.queue.addAfter(keyOf(obj), this.spread());
+    for (const obj of this.o.informer.list()) {
+      const key = keyOf(obj);
+      if (!this.queue.has(key)) this.queue.addAfter(key, this.spread());
+    }
   }
 
   private spread(): number {

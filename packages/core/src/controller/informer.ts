@@ -64,6 +64,8 @@ export interface InformerOptions {
   listTimeoutMs?: number;
   /** Called on each restart after an error (metrics). */
   onRestart?: (err: unknown) => void;
+  /** The watch client; default client-node's Watch (tests inject a stalled one for the watchdog). */
+  watch?: Pick<Watch, 'watch'>;
 }
 
 type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'error'; error: unknown } | { kind: 'stopped' } | { kind: 'watchdog' };
@@ -83,7 +85,7 @@ export class Informer<T extends KubernetesObject> implements ObjectInformer<T> {
   private lastActivity = 0;
   private watchdog: TimerHandle | undefined;
   private readonly timers: Timers;
-  private readonly watch: Watch;
+  private readonly watch: Pick<Watch, 'watch'>;
   private restartCount = 0;
 
   constructor(
@@ -93,7 +95,7 @@ export class Informer<T extends KubernetesObject> implements ObjectInformer<T> {
   ) {
     this.name = options.name;
     this.timers = options.timers ?? realTimers;
-    this.watch = new Watch(kubeConfig);
+    this.watch = options.watch ?? new Watch(kubeConfig);
   }
 
   get restarts(): number {

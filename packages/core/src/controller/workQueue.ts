@@ -67,6 +67,10 @@ export class WorkQueue {
   get isShuttingDown(): boolean {
     return this.shuttingDown;
   }
+  /** Whether the key is ready, running or waiting for a timer. */
+  has(key: string): boolean {
+    return this.ready.has(key) || this.processing.has(key) || this.delayed.has(key);
+  }
   failures(key: string): number {
     return this.backoff.failuresOf(key);
   }

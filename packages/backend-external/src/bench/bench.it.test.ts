@@ -92,7 +92,7 @@ it.skipIf(!enabled)('benchmark', { timeout: 3_600_000 }, async () => {
   const w = new World(cp.kubeConfig(), await createTestNamespace(cp, 'bench'));
   op = await startOperator({
     cp,
-    config: externalConfig(pgs, { operator: { namespace: w.ns, resync_seconds: RESYNC_SECONDS, log_level: 'warn', leader_election: { lease_name: `bench-${w.ns}` } } }),
+    config: externalConfig(pgs, { operator: { namespace: w.ns, resync_seconds: RESYNC_SECONDS, log_level: process.env['HC_BENCH_LOG_LEVEL'] ?? 'warn', leader_election: { lease_name: `bench-${w.ns}` } } }),
     env: { E2E_PG_ADMIN_PASSWORD: pgs.password },
     args: ['-n', w.ns],
   });
@@ -123,6 +123,10 @@ it.skipIf(!enabled)('benchmark', { timeout: 3_600_000 }, async () => {
   results['databases'] = N_FIRST;
   results['secondsUntilAllLoginsWork'] = (Date.now() - t0) / 1000;
   results['secondsToApplyCRs'] = applied / 1000;
+  mkdirSync(join(REPO, '.testenv'), { recursive: true });
+  writeFileSync(join(REPO, '.testenv', 'bench-operator-phase1.log'), op.output());
+  const metrics = await (await fetch(`http://127.0.0.1:${op.healthPort}/metrics`)).text();
+  results['phase1ReconcileMetrics'] = metrics.split('\n').filter((l) => /^hybridcloud_\w*reconcile\w*(_total|_sum|_count)\{/.test(l));
   log(`${N_FIRST} databases → all Secrets give working logins after ${results['secondsUntilAllLoginsWork']} s (applying the CRs took ${applied / 1000} s)`);
 
   // 2. 1,000 servers + 1,000 databases, RSS.

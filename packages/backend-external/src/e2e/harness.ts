@@ -25,6 +25,8 @@ export function assertBuilt(): void {
 export interface OperatorProcess {
   child: ChildProcess;
   id: string;
+  /** Port of /healthz, /readyz, /metrics. */
+  healthPort: number;
   /** Everything the process wrote (stdout + stderr), for assertions on logs. */
   output(): string;
   /** JSON log lines parsed (non-JSON lines skipped). */
@@ -69,6 +71,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<OperatorPr
   return {
     child,
     id: o.id ?? '',
+    healthPort: operatorSection.health_port as number,
     output: () => out,
     logs: () => out.split('\n').flatMap((l) => {
       try {

@@ -116,13 +116,12 @@ export async function eventOnTransition(events: EventRecorder, obj: AnyResource,
   await record(events, obj, type, b.reason, b.message, log);
 }
 
-/** Events are best effort: failing to post one must not fail the reconcile. */
+/**
+ * Events are best effort and posted in the background: failing (or waiting) to post one must
+ * not fail or slow down the reconcile.
+ */
 export async function record(events: EventRecorder, obj: AnyResource, type: 'Normal' | 'Warning', reason: string, message: string, log: Logger): Promise<void> {
-  try {
-    await events.record(involved(obj), type, reason, message);
-  } catch (err) {
-    log.warn({ err: (err as Error).message, reason }, 'could not post event');
-  }
+  events.record(involved(obj), type, reason, message).catch((err: unknown) => log.warn({ err: (err as Error).message, reason }, 'could not post event'));
 }
 
 /** Warnings already posted, per object generation and reason (Op.warn deduplication). */

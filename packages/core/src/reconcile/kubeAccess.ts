@@ -4,15 +4,8 @@
  * replacements (finalizers) carry the resourceVersion so a concurrent writer gets a 409 instead
  * of being overwritten.
  */
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import { ApiException, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { KubeHttp, KubeHttpError } from './kubeHttp.js';
 import { DATABASE_KIND, GROUP, SERVER_KIND, VERSION, type PostgreSQLDatabase, type PostgreSQLServer, type ResourceStatus } from '../api/schema.js';
 
 export type Kind = 'server' | 'database';
@@ -40,13 +33,13 @@ export interface KubeAccess {
 }
 
 const plural = (kind: Kind) => (kind === 'server' ? SERVER_KIND.plural : DATABASE_KIND.plural);
-const merge = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const MERGE = 'application/merge-patch+json';
 
 export function isNotFound(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 404;
+  return (err instanceof KubeHttpError || err instanceof ApiException) && err.code === 404;
 }
 export function isConflict(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 409;
+  return (err instanceof KubeHttpError || err instanceof ApiException) && err.code === 409;
 }
 
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
@@ -58,30 +51,30 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
-export function createKubeAccess(kc: KubeConfig): KubeAccess {
-  const co = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const ref = (kind: Kind, namespace: string) => ({ group: GROUP, version: VERSION, namespace, plural: plural(kind) });
+const seg = encodeURIComponent;
+
+export function createKubeAccess(kc: KubeConfig, http: KubeHttp = new KubeHttp(kc)): KubeAccess {
+  const crPath = (kind: Kind, namespace: string, name?: string) =>
+    `/apis/${GROUP}/${VERSION}/namespaces/${seg(namespace)}/${plural(kind)}${name === undefined ? '' : `/${seg(name)}`}`;
+  const secretPath = (namespace: string, name?: string) => `/api/v1/namespaces/${seg(namespace)}/secrets${name === undefined ? '' : `/${seg(name)}`}`;
   return {
-    getServer: (namespace, name) => orUndefined(co.getNamespacedCustomObject({ ...ref('server', namespace), name }) as Promise<PostgreSQLServer>),
-    getDatabase: (namespace, name) => orUndefined(co.getNamespacedCustomObject({ ...ref('database', namespace), name }) as Promise<PostgreSQLDatabase>),
+    getServer: (namespace, name) => orUndefined(http.request<PostgreSQLServer>('GET', crPath('server', namespace, name))),
+    getDatabase: (namespace, name) => orUndefined(http.request<PostgreSQLDatabase>('GET', crPath('database', namespace, name))),
     async listDatabases(namespace) {
-      const list = (await co.listNamespacedCustomObject({ ...ref('database', namespace) })) as { items: PostgreSQLDatabase[] };
-      return list.items;
+      return (await http.request<{ items: PostgreSQLDatabase[] }>('GET', crPath('database', namespace))).items;
     },
-    patchMetadata: (kind, namespace, name, patch) =>
-      orUndefined(co.patchNamespacedCustomObject({ ...ref(kind, namespace), name, body: { metadata: patch } }, merge())),
+    patchMetadata: (kind, namespace, name, patch) => orUndefined(http.request('PATCH', crPath(kind, namespace, name), { metadata: patch }, MERGE)),
     async patchStatus(kind, namespace, name, status) {
-      await co.patchNamespacedCustomObjectStatus({ ...ref(kind, namespace), name, body: { status } }, merge());
+      await http.request('PATCH', `${crPath(kind, namespace, name)}/status`, { status }, MERGE);
     },
-    getSecret: (namespace, name) => orUndefined(core.readNamespacedSecret({ namespace, name })),
+    getSecret: (namespace, name) => orUndefined(http.request<V1Secret>('GET', secretPath(namespace, name))),
     async writeSecret(secret) {
       const namespace = secret.metadata!.namespace!;
-      if (secret.metadata?.resourceVersion) return core.replaceNamespacedSecret({ namespace, name: secret.metadata.name!, body: secret });
-      return core.createNamespacedSecret({ namespace, body: secret });
+      if (secret.metadata?.resourceVersion) return http.request<V1Secret>('PUT', secretPath(namespace, secret.metadata.name!), secret);
+      return http.request<V1Secret>('POST', secretPath(namespace), secret);
     },
     async deleteSecret(namespace, name) {
-      await orUndefined(core.deleteNamespacedSecret({ namespace, name }));
+      await orUndefined(http.request('DELETE', secretPath(namespace, name)));
     },
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /** Names of RDS resources: deterministic from the CR, checked against RDS's identifier rules. */
 
 export interface NameOverride {
@@ -38,4 +39,12 @@ export function identifierProblem(id: string, maxLength = 63): string | undefine
 export function finalSnapshotIdentifier(identifier: string, uid: string): string {
   const suffix = `-final-${uid.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toLowerCase() || 'snapshot'}`;
   return `${identifier.slice(0, 255 - suffix.length)}${suffix}`;
+}
+
+/**
+ * A tag for "this password was sent to AWS", kept in the CR's backend state so that a password
+ * change is requested once, not on every reconcile until AWS has applied it. Never the password.
+ */
+export function passwordChangeTag(uid: string, password: string): string {
+  return createHash('sha256').update(`${uid}:${password}`).digest('hex').slice(0, 32);
 }

@@ -27,6 +27,7 @@ import {
   isAlreadyExists,
   isNotFound,
   ownership,
+  passwordChangeTag,
   resolveVersion,
   toBackendError,
   toTagList,
@@ -128,13 +129,18 @@ export class AuroraBackend implements Backend {
       modify.EngineVersion = diff.version.exact ?? (await this.engineVersion(op, { kind: 'major', major: diff.version.targetMajor }));
       if (diff.version.major) modify.AllowMajorVersionUpgrade = true;
     }
-    if (adminPassword !== undefined) modify.MasterUserPassword = adminPassword;
+    // A new password is sent once; afterwards we wait until AWS has applied it.
+    const passwordTag = adminPassword !== undefined ? passwordChangeTag(s.uid, adminPassword) : undefined;
+    const passwordSent = passwordTag !== undefined && s.state['passwordChange'] === passwordTag;
+    if (adminPassword !== undefined && !passwordSent) modify.MasterUserPassword = adminPassword;
     const clusterFields = Object.keys(modify).filter((k) => k !== 'AllowMajorVersionUpgrade');
     if (clusterFields.length > 0) {
       if (status !== 'available') return this.pending(`Aurora cluster ${id} is ${status}; changes (${clusterFields.join(', ')}) wait until it is available`);
       op.log.info({ cluster: id, changes: clusterFields }, 'modifying Aurora cluster');
       try {
         await this.client.send(new ModifyDBClusterCommand({ DBClusterIdentifier: id, ApplyImmediately: true, ...modify }), { abortSignal: op.signal });
+        // Recorded after the call: a crash in between only sends the same password again.
+        if (modify.MasterUserPassword !== undefined) await op.saveState({ passwordChange: passwordTag! });
       } catch (err) {
         if (awsErrorCode(err)?.startsWith('InvalidDBClusterState')) return this.pending(`Aurora cluster ${id} is busy; retrying the modification`);
         throw toBackendError(err, 'ModifyDBCluster');
@@ -153,6 +159,13 @@ export class AuroraBackend implements Backend {
         throw toBackendError(err, 'ModifyDBInstance');
       }
       return this.pending(`modifying writer ${desired.instanceId}: ${instanceFields.join(', ')}`);
+    }
+    if (passwordSent) {
+      const applying = status === 'resetting-master-credentials' || cluster.PendingModifiedValues?.MasterUserPassword !== undefined;
+      if (applying) return this.pending(`Aurora cluster ${id} is applying the new master password`);
+      const progress = this.progressOf(cluster, writer);
+      if (progress.state === 'ready') await op.saveState({ passwordChange: null });
+      return progress;
     }
     return this.progressOf(cluster, writer);
   }

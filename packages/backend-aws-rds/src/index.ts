@@ -24,6 +24,6 @@ export default defineBackend<RdsConfig>({
       requestsPerSecond: ctx.config.requests_per_second,
       maxAttempts: ctx.config.max_attempts,
     });
-    return new RdsBackend(ctx.config, client, new EngineVersionCatalog(client), ctx.log);
+    return new RdsBackend(ctx.config, client, new EngineVersionCatalog(client));
   },
 });

@@ -17,7 +17,6 @@ import {
   type Backend,
   type Capabilities,
   type Endpoint,
-  type Logger,
   type Op,
   type Problem,
   type Progress,
@@ -32,6 +31,7 @@ import {
   isAlreadyExists,
   isNotFound,
   awsErrorCode,
+  passwordChangeTag,
   ownership,
   resolveVersion,
   toBackendError,
@@ -70,7 +70,6 @@ export class RdsBackend implements Backend {
     private readonly cfg: RdsConfig,
     private readonly client: RDSClient,
     private readonly versions: EngineVersionCatalog,
-    private readonly log: Logger,
   ) {}
 
   private get pollMs(): number {
@@ -166,7 +165,19 @@ export class RdsBackend implements Backend {
     const diff = (seen.live as Live | undefined)?.diff ?? diffInstance(desired, instance);
     this.report(op, [...warnings, ...diff.warnings]);
     const fields = changedFields(diff);
-    if (fields.length === 0 && adminPassword === undefined) return this.progressOf(instance);
+    // A new password is sent once; afterwards we wait until AWS has applied it.
+    const passwordTag = adminPassword !== undefined ? passwordChangeTag(s.uid, adminPassword) : undefined;
+    const passwordSent = passwordTag !== undefined && s.state['passwordChange'] === passwordTag;
+    if (fields.length === 0 && (adminPassword === undefined || passwordSent)) {
+      if (passwordSent) {
+        const applying = status === 'resetting-master-credentials' || instance.PendingModifiedValues?.MasterUserPassword !== undefined;
+        if (applying) return this.pending(`RDS instance ${id} is applying the new master password`);
+        const progress = this.progressOf(instance);
+        if (progress.state === 'ready') await op.saveState({ passwordChange: null });
+        return progress;
+      }
+      return this.progressOf(instance);
+    }
 
     if (Object.keys(diff.tags).length > 0 && instance.DBInstanceArn) {
       await this.call('AddTagsToResource', () => this.client.send(new AddTagsToResourceCommand({ ResourceName: instance.DBInstanceArn, Tags: toTagList(diff.tags) }), { abortSignal: op.signal }));
@@ -176,14 +187,16 @@ export class RdsBackend implements Backend {
       modify.EngineVersion = diff.version.exact ?? (await this.engineVersion(op, { version: { kind: 'major', major: diff.version.targetMajor } }));
       if (diff.version.major) modify.AllowMajorVersionUpgrade = true;
     }
-    if (adminPassword !== undefined) modify.MasterUserPassword = adminPassword;
+    if (adminPassword !== undefined && !passwordSent) modify.MasterUserPassword = adminPassword;
     const modified = Object.keys(modify).filter((k) => k !== 'AllowMajorVersionUpgrade');
     if (modified.length === 0) return this.progressOf(instance);
     if (!MODIFIABLE.has(status)) return this.pending(`RDS instance ${id} is ${status}; changes (${modified.join(', ')}) wait until it is available`);
     op.log.info({ identifier: id, changes: modified }, 'modifying RDS instance');
     try {
-      const out = await this.client.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, ApplyImmediately: true, ...modify }), { abortSignal: op.signal });
-      return this.pending(`modifying RDS instance ${id}: ${modified.join(', ')}`, out.DBInstance);
+      await this.client.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, ApplyImmediately: true, ...modify }), { abortSignal: op.signal });
+      // Recorded after the call: a crash in between only sends the same password again.
+      if (modify.MasterUserPassword !== undefined) await op.saveState({ passwordChange: passwordTag! });
+      return this.pending(`modifying RDS instance ${id}: ${modified.join(', ')}`);
     } catch (err) {
       if (awsErrorCode(err)?.startsWith('InvalidDBInstanceState')) return this.pending(`RDS instance ${id} is busy; retrying the modification`);
       throw toBackendError(err, 'ModifyDBInstance');
@@ -290,7 +303,7 @@ export class RdsBackend implements Backend {
     return this.pending(`RDS instance ${instance.DBInstanceIdentifier} is ${instance.DBInstanceStatus ?? 'unknown'}`);
   }
 
-  private pending(message: string, _instance?: DBInstance): Progress {
+  private pending(message: string): Progress {
     return { state: 'pending', pollAfterMs: this.pollMs, message };
   }
 }

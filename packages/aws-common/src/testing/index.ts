@@ -2,3 +2,4 @@
 export * from './fakeOp.js';
 export * from './rdsProxy.js';
 export * from './motoNetwork.js';
+export * from './postgresStandIn.js';

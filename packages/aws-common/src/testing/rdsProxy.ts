@@ -45,6 +45,11 @@ export interface RdsProxy {
   rewrite(r: Rewrite): void;
   /** Engine → versions DescribeDBEngineVersions reports. */
   engineVersions: Record<string, string[]>;
+  /**
+   * Called after moto accepted a request, before the client gets the answer: lets a test play the
+   * parts of RDS moto cannot (e.g. create the master user in a real PostgreSQL).
+   */
+  onAccepted?: (action: string, params: URLSearchParams) => Promise<void>;
   clear(): void;
   stop(): Promise<void>;
 }
@@ -166,6 +171,14 @@ export async function startRdsProxy(target: string): Promise<RdsProxy> {
       if (rw && up.status < 300) {
         rw.times -= 1;
         out = rw.rewrite(out);
+      }
+      if (up.status < 300 && proxy.onAccepted) {
+        try {
+          await proxy.onAccepted(action, params);
+        } catch (err) {
+          record(500);
+          return send(res, 500, errorXml('InternalFailure', `test hook failed: ${String(err)}`, 'Receiver'));
+        }
       }
       record(up.status);
       res.writeHead(up.status, { 'content-type': up.contentType });

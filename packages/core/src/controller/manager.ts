@@ -255,13 +255,14 @@ export async function startOperator(container: DependencyContainer): Promise<Sto
   const { server, database, sql } = reconcilersFromContainer(container, { events, signal: abort.signal });
   const options = managerOptionsFromConfig(config);
 
-  let exitCode = 0;
+  // Exit code if the hard timer has to end the process: 1 while the stop itself hangs.
+  let exitCode = 1;
   let hardTimer: NodeJS.Timeout | undefined;
   const armHardExit = () => {
     // Whatever still holds the event loop (a hung socket, a pool), the process is gone in 10 s.
     hardTimer ??= setTimeout(() => {
       log.error('shutdown took too long; exiting hard');
-      process.exit(exitCode || 1);
+      process.exit(exitCode);
     }, 10_000).unref();
   };
 
@@ -270,7 +271,8 @@ export async function startOperator(container: DependencyContainer): Promise<Sto
     logger: log,
     options,
     reconcilers: [server, database],
-    // The process exits below, after the SQL pools are closed.
+    // Not process.exit here: startOperator returns { fatal: true } and the CLI exits 1 after
+    // closing the backends.
     onFatal: () => undefined,
   });
   const onSignal = (signal: NodeJS.Signals) => {
@@ -288,10 +290,8 @@ export async function startOperator(container: DependencyContainer): Promise<Sto
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   await sql.close().catch((err: unknown) => log.warn({ error: (err as Error).message }, 'closing SQL pools failed'));
-  if (result.fatal) {
-    exitCode = 1;
-    // Leadership lost: exit non-zero right away so the pod restarts as a fresh candidate.
-    process.exit(exitCode);
-  }
+  // The CLI turns a fatal stop (lost leadership) into exit code 1, so the pod restarts as a
+  // fresh candidate; the hard timer covers anything that would keep the process alive.
+  exitCode = result.fatal ? 1 : 0;
   return result;
 }

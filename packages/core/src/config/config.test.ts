@@ -261,6 +261,15 @@ describe('resolveConfig', () => {
     expect(loaded.deferredEnv).toEqual(['HYBRIDCLOUD_BACKENDS_AZURE_SUBSCRIPTION_ID']);
   });
 
+  it('never echoes a credential in an error', () => {
+    const secret: BackendConfigSpec = { configSchema: Type.Object({ admin_password: Type.String({ minLength: 12 }), api_token: Type.Integer() }, { additionalProperties: false }) };
+    const problems = problemsOf(() => resolveConfig({ backend: 's', backends: { s: { admin_password: 'hunter2' } } }, { env: { HYBRIDCLOUD_BACKENDS_S_API_TOKEN: 'tok-123' }, backendSchemas: { s: secret } }));
+    const text = JSON.stringify(problems);
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('tok-123');
+    expect(problems.map((p) => p.path).sort()).toEqual(['HYBRIDCLOUD_BACKENDS_S_API_TOKEN', 'backends.s.admin_password', 'backends.s.api_token']);
+  });
+
   it('redacts secrets when rendering', () => {
     const loaded = resolveConfig({ backend: 'helmbitnami', backends: { helmbitnami: { admin_password: 'hunter2' } } }, { env: {} });
     const text = renderEffectiveConfig(loaded);

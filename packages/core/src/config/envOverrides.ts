@@ -8,6 +8,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
 import type { ConfigProblem } from './errors.js';
+import { isSecretKey } from './render.js';
 import { additionalSchema, childSchema, isPlainObject, propertyKeys, schemaTypes } from './schemaWalk.js';
 
 export const ENV_PREFIX = 'HYBRIDCLOUD_';
@@ -165,7 +166,9 @@ export function resolveEnvOverrides(env: NodeJS.ProcessEnv, opts: ResolveEnvOpti
     try {
       out.overrides.push({ variable, path, value: coerceEnvValue(raw, target) });
     } catch (err) {
-      out.problems.push({ path: variable, message: `for ${path.join('.')}: ${(err as Error).message}` });
+      // Never echo what might be a credential.
+      const detail = isSecretKey(path.at(-1) ?? '') ? 'the value has the wrong type (not shown)' : (err as Error).message;
+      out.problems.push({ path: variable, message: `for ${path.join('.')}: ${detail}` });
     }
   }
   return out;

@@ -8,6 +8,7 @@ import { isPlainObject } from './schemaWalk.js';
 
 /** Key names that hold credentials; their values are never printed. */
 const SECRET_KEY = /(password|secret|token|credential|private_?key|access_?key|connection_?string)/i;
+export const isSecretKey = (key: string): boolean => SECRET_KEY.test(key);
 export const REDACTED = '<redacted>';
 
 export function redactSecrets(value: unknown, key = ''): unknown {

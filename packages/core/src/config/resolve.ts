@@ -108,8 +108,10 @@ export function resolveConfig(document: unknown, opts: ResolveConfigOptions = {}
 
   // 2. The top level, with defaults.
   const config = withDefaults<OperatorConfig>(OperatorConfigSchema, doc);
-  problems.push(...validateValue(OperatorConfigSchema, config).map(note));
-  if (problems.length > 0) throw new ConfigError(problems);
+  const topLevel = validateValue(OperatorConfigSchema, config).map(note);
+  // Without a valid top level the rest cannot be checked; bad env values alone do not stop the
+  // backend sections from being checked too, so every problem is reported in one round.
+  if (topLevel.length > 0) throw new ConfigError([...problems, ...topLevel]);
 
   config.operator.namespace ??= env['POD_NAMESPACE'] || env['KUBERNETES_NAMESPACE'] || 'default';
   // The same ordering client-go's leader election insists on; a wrong one flaps leadership.

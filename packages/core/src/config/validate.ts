@@ -2,7 +2,16 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import type { ConfigProblem } from './errors.js';
+import { isSecretKey } from './render.js';
 import { isPlainObject, variants } from './schemaWalk.js';
+
+/** The offending value for a message: never a credential's, never a wall of JSON. */
+function shown(e: ValueError): string {
+  const key = e.path.split('/').pop() ?? '';
+  if (isSecretKey(key) && e.value !== undefined) return '<redacted>';
+  const text = JSON.stringify(e.value) ?? 'nothing';
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
 
 function describe(e: ValueError): string {
   const s = e.schema;
@@ -10,9 +19,9 @@ function describe(e: ValueError): string {
   if (e.message.startsWith('Expected required property')) return 'required key is missing';
   const consts = variants(s).map((v) => v['const']).filter((c) => c !== undefined);
   if (consts.length > 0 && consts.length === variants(s).length) {
-    return `must be one of ${consts.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(e.value)}`;
+    return `must be one of ${consts.map((c) => JSON.stringify(c)).join(', ')}, got ${shown(e)}`;
   }
-  return `${e.message.replace(/^Expected/, 'expected')}, got ${JSON.stringify(e.value) ?? 'nothing'}`;
+  return `${e.message.replace(/^Expected/, 'expected')}, got ${shown(e)}`;
 }
 
 export function toDotted(pointer: string): string[] {

@@ -131,6 +131,33 @@ describe('external backend through core reconcilers', () => {
     expect(await login(await secretData('early-creds'))).toBe(`${ns}_early`);
   });
 
+  it('adopts objects left by the Python operator: kopf finalizer replaced, Secret password reused, nothing provisioned twice', async () => {
+    // What kopf + the Python operator left: its finalizer, status.backend/deployment, a role
+    // with a password, and a Secret with only the original's keys (no owner, no labels).
+    const role = `${ns}.legacy`;
+    await pgs.psql(`CREATE ROLE "${role}" LOGIN PASSWORD 'Legacy-Pw-1'`);
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'legacy-admin' }, stringData: { host: pgs.host, port: String(pgs.port), dbname: 'postgres', username: role, password: 'Legacy-Pw-1', sslmode: 'disable' } } });
+    await co.createNamespacedCustomObject({ ...ref('postgresqlservers'), body: {
+      apiVersion: `${GROUP}/${VERSION}`, kind: 'PostgreSQLServer',
+      metadata: { name: 'legacy', namespace: ns, finalizers: ['kopf.zalando.org/KopfFinalizerMarker'], annotations: { 'kopf.zalando.org/last-handled-configuration': '{"spec":{}}' } },
+      spec: { credentialsSecret: 'legacy-admin' } } });
+    await co.patchNamespacedCustomObjectStatus({ ...ref('postgresqlservers'), name: 'legacy', body: { status: { backend: 'external', deployment: { status: 'finished', reason: 'Database server created', 'latest-update': '2024-01-01T10:00:00.123456+00:00' } } } },
+      (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'));
+    await reconcileUntil(rec.server, { namespace: ns, name: 'legacy' }, async () => ready(await getServer('legacy')));
+    const srv = await getServer('legacy');
+    expect(srv.metadata.finalizers).toEqual(['hybridcloud.maibornwolff.de/finalizer']);
+    const data = await secretData('legacy-admin');
+    expect(data['password']).toBe('Legacy-Pw-1');
+    expect(data['hostname']).toBe(pgs.host);
+    expect(data['uri']).toBeDefined();
+    expect(await login(data)).toBe(role);
+    const secret = await core.readNamespacedSecret({ namespace: ns, name: 'legacy-admin' });
+    expect(secret.metadata?.ownerReferences?.[0]?.uid).toBe(srv.metadata.uid);
+    expect(events.reasons('legacy')).not.toContain('PasswordReset');
+    await co.deleteNamespacedCustomObject({ ...ref('postgresqlservers'), name: 'legacy' });
+    await reconcileUntil(rec.server, { namespace: ns, name: 'legacy' }, async () => !(await exists(() => getServer('legacy'))));
+  });
+
   it('server deletion waits for its databases, then everything is gone', async () => {
     const dbCreds = await secretData('orders-db-creds');
     await co.deleteNamespacedCustomObject({ ...ref('postgresqlservers'), name: 'team' });

@@ -252,6 +252,21 @@ describe('helmbitnami on a real control plane', { timeout: 180_000 }, () => {
     await backend.deleteServer(op, s);
   });
 
+  it('a release whose install failed is upgraded to a working one', async () => {
+    const backend = makeBackend();
+    const op = new TestOp();
+    const s = serverRequest(ns, 'eta', {}, op);
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'eta-postgresql-admin' }, stringData: { 'postgres-password': P1 } } });
+    // An install the apiserver rejected (invalid object name): helm records it as failed.
+    await expect(cp.helm(['upgrade', '--install', 'eta-postgresql', CHART, '-n', ns, '--set', 'fullnameOverride=Not_A_Valid_Name', '--set', 'auth.existingSecret=eta-postgresql-admin'])).rejects.toThrow();
+    expect((await releaseRecords('eta-postgresql')).map((r) => r.status)).toEqual(['failed']);
+    expect(await backend.observeServer(op, s)).toMatchObject({ exists: true, upToDate: false, ready: false });
+    const endpoint = await reconcileUntilReady(backend, op, s, P1);
+    expect(await login(endpoint, 'postgres', P1)).toBe('postgres');
+    expect((await releaseRecords('eta-postgresql')).map((r) => r.status).sort()).toEqual(['deployed', 'superseded']);
+    await backend.deleteServer(op, s);
+  });
+
   it('reports a major version change instead of breaking the data directory', async () => {
     const backend = makeBackend();
     const op = new TestOp();

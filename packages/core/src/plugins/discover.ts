@@ -72,12 +72,15 @@ function inspectPackage(dir: string, out: Discovery): void {
     return;
   }
   const real = realpathSync(dir);
-  if (out.plugins.some((p) => p.dir === real)) return;
+  const version = typeof pkg['version'] === 'string' ? pkg['version'] : '0.0.0';
+  // The same package reached twice (symlinks, or one copy per layout) is one plugin; only different
+  // packages or versions claiming one id are a conflict (reported when that id is loaded).
+  if (out.plugins.some((p) => p.dir === real || (p.packageName === name && p.packageVersion === version && p.id === marker.id))) return;
   out.plugins.push({
     id: marker.id,
     apiVersion: marker.apiVersion,
     packageName: name,
-    packageVersion: typeof pkg['version'] === 'string' ? pkg['version'] : '0.0.0',
+    packageVersion: version,
     dir: real,
     entry: resolve(real, packageEntry(pkg)),
   });

@@ -106,6 +106,11 @@ describe('plugin discovery and loading', () => {
     writePlugin(join(prefix, 'node_modules'), { name: '@acme/prefixed', id: 'prefixed' });
     expect(discoverPlugins([prefix]).plugins.map((p) => p.id)).toEqual(['prefixed']);
 
+    // A second copy of the same package and version is the same plugin, not a duplicate.
+    const copy = pluginsDir();
+    writePlugin(join(copy, 'plugins'), { name: '@acme/pg-backend', id: 'acme' });
+    expect(discoverPlugins([join(root, 'app/node_modules'), join(copy, 'plugins')]).plugins.filter((p) => p.id === 'acme')).toHaveLength(1);
+
     const other = pluginsDir();
     writePlugin(join(other, 'plugins'), { name: 'env-backend', id: 'envb' });
     const prepared = await prepare({ document: { backend: 'envb', backends: { envb: { region: 'x' } } }, env: { HYBRIDCLOUD_PLUGIN_PATHS: `/nonexistent:${join(other, 'plugins')}` }, searchRoots: [] });

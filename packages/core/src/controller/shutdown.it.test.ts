@@ -7,8 +7,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { applyCrds, createTestNamespace, freePort, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
@@ -30,12 +31,12 @@ async function eventually<T>(what: string, fn: () => T | Promise<T>, timeoutMs =
   }
 }
 
-async function launch(leaseName: string, le: Record<string, unknown> = {}) {
+async function launch(leaseName: string, le: Record<string, unknown> = {}, pgPort = 5432) {
   const dir = mkdtempSync(join(tmpdir(), 'shutdown-it-'));
   const port = await freePort();
   const config = {
     backend: 'external',
-    backends: { external: { host: '127.0.0.1', port: 5432, sslmode: 'disable', admin_username: 'postgres', admin_password_env: 'SHUTDOWN_IT_PASSWORD' } },
+    backends: { external: { host: '127.0.0.1', port: pgPort, sslmode: 'disable', admin_username: 'postgres', admin_password_env: 'SHUTDOWN_IT_PASSWORD' } },
     operator: { namespace: ns, watch_namespaces: [ns], health_port: port, log_level: 'info', leader_election: { lease_name: leaseName, ...le } },
   };
   writeFileSync(join(dir, 'config.yaml'), stringify(config));
@@ -82,6 +83,41 @@ describe('operator process', () => {
       }
     }, 90_000);
   }
+
+  it('exits within 10 s even while a reconcile hangs (a database server that accepts and never answers)', async () => {
+    // A "PostgreSQL" that accepts connections and then says nothing: the reconcile of a server
+    // hangs in the connection attempt, so the graceful stop has to give up on it.
+    const sockets: Socket[] = [];
+    let connections = 0;
+    const silent = createServer((sock) => {
+      connections++;
+      sockets.push(sock);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    const lease = `sd-${randomBytes(3).toString('hex')}`;
+    const op = await launch(lease, {}, port);
+    try {
+      await eventually('leading', async () => (await holder(lease)).startsWith('shutdown-'), 60_000);
+      await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+        group: 'hybridcloud.maibornwolff.de',
+        version: 'v1alpha1',
+        namespace: ns,
+        plural: 'postgresqlservers',
+        body: { apiVersion: 'hybridcloud.maibornwolff.de/v1alpha1', kind: 'PostgreSQLServer', metadata: { name: `hang-${randomBytes(2).toString('hex')}`, namespace: ns }, spec: { credentialsSecret: 'hang-admin' } },
+      });
+      await eventually('a reconcile stuck on the silent server', () => connections > 0, 30_000);
+      const sent = Date.now();
+      op.child.kill('SIGTERM');
+      const { at } = await Promise.race([op.exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`still running 12 s after SIGTERM:\n${op.output()}`)), 12_000))]);
+      console.log(`[shutdown] SIGTERM with a hung reconcile → exit after ${at - sent} ms`);
+      expect(at - sent).toBeLessThan(10_500);
+    } finally {
+      op.child.kill('SIGKILL');
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  }, 90_000);
 
   it('exits non-zero when its Lease is taken away', async () => {
     const lease = `sd-${randomBytes(3).toString('hex')}`;

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import type { Capabilities } from '../backend/contract.js';
+import { redact, unsupportedFields, WarningMemory } from './common.js';
+
+const none: Capabilities = { sizeByCpuMemory: false, storageAutoGrow: false, backupRetention: false, geoRedundantBackup: false, serverExtensions: false, firewallRules: false, serverParameters: false, maintenanceWindow: false, highAvailability: false };
+
+describe('reconcile helpers', () => {
+  it('lists the spec fields a backend cannot honour, only when set', () => {
+    expect(unsupportedFields({ credentialsSecret: 's' }, none)).toEqual([]);
+    const spec = {
+      credentialsSecret: 's', size: { cpu: 2, storageAutoGrow: false }, backup: { retentionDays: 7 }, extensions: ['pg_cron'],
+      network: { firewallRules: [{ name: 'a', startIp: '1.1.1.1', endIp: '1.1.1.1' }] }, serverParameters: { work_mem: '4MB' },
+      maintenance: { window: { weekday: 'Wed', starttime: '03:00' } }, highavailability: { enabled: true },
+    };
+    expect(unsupportedFields(spec, none)).toEqual(['spec.size.cpu', 'spec.backup.retentionDays', 'spec.extensions', 'spec.network.firewallRules', 'spec.serverParameters', 'spec.maintenance.window', 'spec.highavailability.enabled']);
+    expect(unsupportedFields(spec, { ...none, sizeByCpuMemory: true, highAvailability: true })).not.toContain('spec.size.cpu');
+  });
+
+  it('redacts every known secret from messages', () => {
+    expect(redact('login as bob with s3cr3t-pw failed (s3cr3t-pw)', ['s3cr3t-pw', undefined])).toBe('login as bob with [REDACTED] failed ([REDACTED])');
+  });
+
+  it('remembers warnings per generation', () => {
+    const m = new WarningMemory();
+    expect(m.firstTime('u', 1, 'R')).toBe(true);
+    expect(m.firstTime('u', 1, 'R')).toBe(false);
+    expect(m.firstTime('u', 2, 'R')).toBe(true);
+  });
+});

@@ -1,7 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { commonHelmKeys } from '@hybridcloud-postgresql/helm-common';
+import { commonHelmKeys, type ChartDefaults } from '@hybridcloud-postgresql/helm-common';
 
-export const DEFAULT_CHART = 'oci://registry-1.docker.io/bitnamicharts/postgresql';
+/** The operator image bakes this chart (Dockerfile); elsewhere the same version comes from Bitnami's OCI registry. */
+export const DEFAULT_CHART: ChartDefaults = {
+  baked: '/opt/hybridcloud-postgresql/charts/postgresql',
+  remote: { chart: 'oci://registry-1.docker.io/bitnamicharts/postgresql', version: '17.1.0' },
+};
 
 const ClassSchema = Type.Object(
   {

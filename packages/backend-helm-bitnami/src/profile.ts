@@ -4,7 +4,7 @@
  */
 import type { Endpoint, Problem, ServerRequest } from '@hybridcloud-postgresql/core';
 import { chartReference, pickClass, type ChartProfile, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
-import type { BitnamiConfig } from './config.js';
+import { DEFAULT_CHART, type BitnamiConfig } from './config.js';
 
 /** Key the chart reads the postgres password from (auth.secretKeys.adminPasswordKey default). */
 export const ADMIN_PASSWORD_KEY = 'postgres-password';
@@ -28,7 +28,7 @@ export class BitnamiProfile implements ChartProfile {
   readonly adminSecretKey = ADMIN_PASSWORD_KEY;
 
   constructor(private readonly config: BitnamiConfig) {
-    this.chart = chartReference(config.chart);
+    this.chart = chartReference(config.chart, DEFAULT_CHART);
     this.pvcCleanup = config.pvc_cleanup;
     this.helmTimeoutSeconds = config.helm_timeout_seconds;
   }

@@ -1,8 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { commonHelmKeys } from '@hybridcloud-postgresql/helm-common';
+import { commonHelmKeys, type ChartDefaults } from '@hybridcloud-postgresql/helm-common';
 
-export const DEFAULT_CHART = 'yugabyte';
-export const DEFAULT_REPOSITORY = 'https://charts.yugabyte.com';
+/** The operator image bakes this chart (Dockerfile); elsewhere the same version comes from charts.yugabyte.com. */
+export const DEFAULT_CHART: ChartDefaults = {
+  baked: '/opt/hybridcloud-postgresql/charts/yugabyte',
+  remote: { chart: 'yugabyte', repository: 'https://charts.yugabyte.com', version: '2026.1.0' },
+};
 
 const CpuMemory = Type.Object(
   {

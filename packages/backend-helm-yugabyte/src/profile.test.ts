@@ -22,7 +22,7 @@ describe('YugabyteProfile', () => {
     });
     expect(p.endpoint(req())).toEqual({ host: 'db-yugabyte-yb-tservers.ns.svc.cluster.local', port: 5433, sslmode: 'disable', adminUsername: 'yugabyte', adminDatabase: 'yugabyte' });
     expect(p.statefulSets(req())).toEqual(['db-yugabyte-yb-master', 'db-yugabyte-yb-tserver']);
-    expect(p.chart).toEqual({ chart: 'yugabyte', repository: 'https://charts.yugabyte.com' });
+    expect(p.chart).toEqual({ chart: 'yugabyte', repository: 'https://charts.yugabyte.com', version: '2026.1.0' });
   });
 
   it('adopted old-style releases keep their names and password', async () => {

@@ -10,8 +10,8 @@
  * (yugabyte/yugabyte) itself over YSQL once the tablet servers are ready.
  */
 import type { Endpoint, Problem, ServerRequest } from '@hybridcloud-postgresql/core';
-import { pickClass, type ChartProfile, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
-import { DEFAULT_CHART, DEFAULT_REPOSITORY, type YugabyteConfig } from './config.js';
+import { chartReference, pickClass, type ChartProfile, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
+import { DEFAULT_CHART, type YugabyteConfig } from './config.js';
 
 export const YSQL_PASSWORD_KEY = 'ysqlPassword';
 export const YSQL_PORT = 5433;
@@ -32,12 +32,7 @@ export class YugabyteProfile implements ChartProfile {
   readonly passwordFormat = 'md5' as const;
 
   constructor(private readonly config: YugabyteConfig) {
-    const c = config.chart;
-    this.chart = {
-      chart: c.reference,
-      ...(c.repository ? { repository: c.repository } : c.reference === DEFAULT_CHART ? { repository: DEFAULT_REPOSITORY } : {}),
-      ...(c.version ? { version: c.version } : {}),
-    };
+    this.chart = chartReference(config.chart, DEFAULT_CHART);
     this.pvcCleanup = config.pvc_cleanup;
     this.helmTimeoutSeconds = config.helm_timeout_seconds;
   }

@@ -1,24 +1,36 @@
 /** Config keys every in-cluster backend shares (snake_case, as the original's config files). */
+import { existsSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import type { ChartReference } from './releases.js';
 
-export const ChartSchema = (defaultChart: string) =>
+export const ChartSchema = (defaults: ChartDefaults) =>
   Type.Object(
     {
-      reference: Type.String({ minLength: 1, default: defaultChart, description: 'Chart to install: an OCI reference (oci://…), a chart name with `repository`, or a local chart directory / .tgz baked into the image.' }),
+      reference: Type.Optional(
+        Type.String({
+          minLength: 1,
+          description: `Chart to install: an OCI reference (oci://…), a chart name with \`repository\`, or a local chart directory / .tgz. Default: the chart baked into the operator image (${defaults.baked}) when present, else ${defaults.remote.chart}${defaults.remote.repository ? ` from ${defaults.remote.repository}` : ''} version ${defaults.remote.version}.`,
+        }),
+      ),
       repository: Type.Optional(Type.String({ minLength: 1, description: 'Classic chart repository URL (helm --repo).' })),
       version: Type.Optional(Type.String({ minLength: 1, description: 'Chart version (helm --version); ignored for local charts.' })),
     },
     { additionalProperties: false, default: {} },
   );
 
-export const commonHelmKeys = (defaultChart: string) => ({
+/** Where the default chart comes from: the copy baked into the operator image, else the registry. */
+export interface ChartDefaults {
+  baked: string;
+  remote: { chart: string; repository?: string; version: string };
+}
+
+export const commonHelmKeys = (defaults: ChartDefaults) => ({
   default_class: Type.Optional(Type.String({ description: 'Class used when the spec names none or an unknown one.' })),
   storage_class: Type.String({ default: '', description: 'Storage class of the volumes; empty = the cluster default.' }),
   pvc_cleanup: Type.Boolean({ default: false, description: 'Delete the release\'s PersistentVolumeClaims (and with them the data) when the server is deleted. Without it they are kept.' }),
   helm_binary: Type.Optional(Type.String({ minLength: 1, description: 'helm binary (path or name on PATH). Default: env HELM_BINARY, else `helm`.' })),
   helm_timeout_seconds: Type.Integer({ minimum: 10, maximum: 3600, default: 300, description: 'Upper bound of one helm invocation (helm never waits for readiness).' }),
-  chart: ChartSchema(defaultChart),
+  chart: ChartSchema(defaults),
 });
 
 export interface CommonHelmConfig {
@@ -27,10 +39,16 @@ export interface CommonHelmConfig {
   pvc_cleanup: boolean;
   helm_binary?: string;
   helm_timeout_seconds: number;
-  chart: { reference: string; repository?: string; version?: string };
+  chart: { reference?: string; repository?: string; version?: string };
 }
 
-export function chartReference(c: CommonHelmConfig['chart']): ChartReference {
+/** The configured chart, or the default: the image's baked copy when it exists, else the pinned remote chart. */
+export function chartReference(c: CommonHelmConfig['chart'], defaults: ChartDefaults, exists: (path: string) => boolean = existsSync): ChartReference {
+  if (!c.reference) {
+    if (exists(defaults.baked)) return { chart: defaults.baked };
+    const r = defaults.remote;
+    return { chart: r.chart, ...(r.repository ? { repository: r.repository } : {}), version: c.version ?? r.version };
+  }
   return { chart: c.reference, ...(c.repository ? { repository: c.repository } : {}), ...(c.version ? { version: c.version } : {}) };
 }
 

@@ -50,3 +50,14 @@ spec:
     expect(pickClass(undefined, {}, undefined)).toEqual({});
   });
 });
+
+describe('chart reference', () => {
+  it('configured, baked into the image, or the pinned remote chart', async () => {
+    const { chartReference } = await import('./config.js');
+    const defaults = { baked: '/opt/x/charts/pg', remote: { chart: 'oci://r/pg', version: '1.2.3' } };
+    expect(chartReference({}, defaults, () => true)).toEqual({ chart: '/opt/x/charts/pg' });
+    expect(chartReference({}, defaults, () => false)).toEqual({ chart: 'oci://r/pg', version: '1.2.3' });
+    expect(chartReference({ version: '2.0.0' }, defaults, () => false)).toEqual({ chart: 'oci://r/pg', version: '2.0.0' });
+    expect(chartReference({ reference: 'pg', repository: 'https://x' }, defaults, () => true)).toEqual({ chart: 'pg', repository: 'https://x' });
+  });
+});

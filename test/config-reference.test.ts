@@ -30,8 +30,10 @@ async function definitions(): Promise<{ found: Record<string, BackendDefinition>
   return { found, missing };
 }
 
-// Required keys the reference leaves empty (aws.subnet_group is `null` there).
-const env = { HYBRIDCLOUD_BACKENDS_AWS_SUBNET_GROUP: 'db-subnets' };
+// Required keys the reference leaves empty (aws.subnet_group is `null` there), and a real
+// subscription id for its placeholder `1-2-3-4-5` (Azure backends may insist on a GUID).
+const SUBSCRIPTION = '00000000-1111-2222-3333-444444444444';
+const env = { HYBRIDCLOUD_BACKENDS_AWS_SUBNET_GROUP: 'db-subnets', HYBRIDCLOUD_BACKENDS_AZURE_SUBSCRIPTION_ID: SUBSCRIPTION };
 
 describe('config-reference.yaml with the real backend packages', () => {
   it('loads with every implemented backend enabled, each section validated by its own schema', async () => {
@@ -50,7 +52,7 @@ describe('config-reference.yaml with the real backend packages', () => {
     }
     if (found['awsaurora']) expect(config.backends['awsaurora']).toMatchObject({ region: 'eu-central-1', default_class: 'small' });
     if (found['azurepostgresflexible']) {
-      expect(config.backends['azurepostgresflexible']).toMatchObject({ subscription_id: '1-2-3-4-5', resource_group: 'foobar-rg', availability_zone: '1', dns_zone: { name: 'privatelink.postgres.database.azure.com' } });
+      expect(config.backends['azurepostgresflexible']).toMatchObject({ subscription_id: SUBSCRIPTION, resource_group: 'foobar-rg', availability_zone: '1', dns_zone: { name: 'privatelink.postgres.database.azure.com' } });
     }
     if (found['azurepostgres']) expect(config.backends['azurepostgres']).toMatchObject({ location: 'westeurope', network: { create_private_endpoint: false } });
     if (found['helmbitnami']) expect(config.backends['helmbitnami']).toMatchObject({ pvc_cleanup: false, classes: { small: { cpu: '1000m', memory: '256Mi' } } });

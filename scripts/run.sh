@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Entry point of the npm scripts: `npm test`, `npm run demo`, `npm run testenv -- up`, `npm run bench`.
 set -euo pipefail
+cmd="${1:-}"; shift || true
+[ "$cmd" = testenv ] && export HYBRIDCLOUD_BUILD="${HYBRIDCLOUD_BUILD:-packages/testenv}"
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
-cmd="$1"; shift
+
 case "$cmd" in
   test)    exec pnpm run -s test:all "$@" ;;
   demo)    exec node packages/testenv/dist/demo.js "$@" ;;

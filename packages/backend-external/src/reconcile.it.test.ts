@@ -102,6 +102,15 @@ describe('external backend through core reconcilers', () => {
     expect((await core.readNamespacedSecret({ namespace: ns, name: 'orders-db-creds' })).metadata?.resourceVersion).toBe(secretRv);
   });
 
+  it('reports a spec.backend change after creation instead of ignoring it silently', async () => {
+    await co.patchNamespacedCustomObject({ ...ref('postgresqlservers'), name: 'team', body: { spec: { backend: 'awsrds' } } }, (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'));
+    await reconcileUntil(rec.server, { namespace: ns, name: 'team' }, async () => /differs from status.backend/.test((await getServer('team')).status?.conditions?.[0]?.message ?? ''));
+    const srv = await getServer('team');
+    expect(srv.status?.backend).toBe('external');
+    expect(ready(srv)).toBe(true);
+    expect(events.reasons('team')).toContain('BackendChangeIgnored');
+  });
+
   it('resets passwords of server and database via the label', async () => {
     for (const [kind, plural, name, secret, r] of [
       ['server', 'postgresqlservers', 'team', 'team-admin', () => rec.server],

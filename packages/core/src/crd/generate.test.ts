@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import { CRD_FILES, databaseCrd, renderCrd, serverCrd } from './generate.js';
 import { toStructural } from './structural.js';
-import { CRD_CHART_DIR } from './write.js';
+import { renderApiReference } from './docs.js';
+import { API_REFERENCE, CRD_CHART_DIR } from './write.js';
 
 type Node = Record<string, unknown>;
 
@@ -25,6 +26,13 @@ describe('CRD generation', () => {
   ])('the committed %s CRD in the chart is up to date (run gen:crds)', (_kind, build, file) => {
     const committed = readFileSync(join(CRD_CHART_DIR, 'templates', file), 'utf8');
     expect(committed).toBe(renderCrd(build()));
+  });
+
+  it('the committed docs/api-reference.md is up to date (run gen:crds) and lists every field', () => {
+    const text = renderApiReference();
+    expect(readFileSync(API_REFERENCE, 'utf8')).toBe(text);
+    for (const field of ['spec.maintenance.window.weekday', 'spec.network.firewallRules[].startIp', 'spec.serverRef.name', 'status.conditions[].reason']) expect(text).toContain(`\`${field}\``);
+    expect(text).toContain('weekday must be one of Mon, Tue, Wed, Thu, Fri, Sat, Sun');
   });
 
   it.each([['server', serverCrd], ['database', databaseCrd]])('%s: structural, typed, documented, no TypeBox leftovers', (_kind, build) => {

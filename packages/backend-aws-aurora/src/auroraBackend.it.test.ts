@@ -8,7 +8,7 @@ import { DeleteDBInstanceCommand, DescribeDBClusterSnapshotsCommand, DescribeDBC
 import { BackendError, silentLogger, type Backend, type ServerRequest, type ServerSpec } from '@hybridcloud-postgresql/core';
 import { startMoto, type Moto } from '@hybridcloud-postgresql/testenv';
 import { TAG_NAME, TAG_NAMESPACE, fromTagList } from '@hybridcloud-postgresql/aws-common';
-import { fakeOp, prepareMotoNetwork, startRdsProxy, type FakeOp, type RdsProxy } from '@hybridcloud-postgresql/aws-common/testing';
+import { fakeOp, prepareMotoNetwork, setElement, startRdsProxy, type FakeOp, type RdsProxy } from '@hybridcloud-postgresql/aws-common/testing';
 import definition from './index.js';
 import { AuroraConfigSchema, type AuroraConfig } from './config.js';
 
@@ -225,5 +225,24 @@ describe('awsaurora against moto', () => {
     const paris = new RDSClient({ region: 'eu-west-3', endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
     expect((await paris.send(new DescribeDBClustersCommand({}))).DBClusters?.map((c) => c.DBClusterIdentifier)).toEqual(['team-b-pg1']);
     paris.destroy();
+  });
+
+  it('waits for a creating cluster before the writer, and for a deleting writer before the cluster', async () => {
+    const b = await backend();
+    const op = fakeOp();
+    await b.createServer(op, request({}, op), 'Secret-Pass-1');
+    proxy.rewrite({ action: 'DescribeDBClusters', times: 1, rewrite: (x) => setElement(x, 'Status', 'creating') });
+    expect((await b.createServer(op, request({}, op), 'Secret-Pass-1')).state).toBe('pending');
+    expect(count('CreateDBInstance')).toBe(0);
+    await converge(b, op, () => request({}, op));
+    expect(count('CreateDBInstance')).toBe(1);
+    // The writer is still being deleted (AWS keeps it listed for minutes): no cluster delete yet.
+    proxy.rewrite({ action: 'DescribeDBInstances', times: 1, rewrite: (x) => setElement(x, 'DBInstanceStatus', 'deleting') });
+    expect((await b.deleteServer(op, request({}, op))).state).toBe('pending');
+    expect(count('DeleteDBInstance')).toBe(0);
+    expect(count('DeleteDBCluster')).toBe(0);
+    await deleteUntilGone(b, op, request({}, op));
+    expect(count('DeleteDBInstance')).toBe(1);
+    expect(count('DeleteDBCluster')).toBe(1);
   });
 });

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
 import { DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, ModifyDBInstanceCommand, RDSClient, type DBInstance } from '@aws-sdk/client-rds';
-import { BackendError, silentLogger, type Backend, type ServerRequest, type ServerSpec } from '@hybridcloud-postgresql/core';
+import { Writable } from 'node:stream';
+import { BackendError, createLogger, silentLogger, type Backend, type ServerRequest, type ServerSpec } from '@hybridcloud-postgresql/core';
 import { startMoto, type Moto } from '@hybridcloud-postgresql/testenv';
 import { TAG_NAME, TAG_NAMESPACE, TAG_UID, fromTagList } from '@hybridcloud-postgresql/aws-common';
 import { fakeOp, peakRequests, prepareMotoNetwork, setElement, dropElement, startRdsProxy, type FakeOp, type RdsProxy } from '@hybridcloud-postgresql/aws-common/testing';
@@ -351,5 +352,32 @@ describe('awsrds against moto', () => {
     // 3 tokens per second with a burst of 3: never more than 6 requests in any second.
     expect(peakRequests(proxy.requests)).toBeLessThanOrEqual(6);
     expect(errors).toBeLessThan(30);
+  });
+
+  it('never logs or reports a password', async () => {
+    let logged = '';
+    const sink = new Writable({ write(chunk, _enc, done) { logged += String(chunk); done(); } });
+    const log = createLogger({ level: 'trace' }, sink);
+    const b = await definition.create({ config: config(), operatorConfig: {}, log, kubeConfig: {} as never, operatorNamespace: 'operator', generatePassword: () => 'x' });
+    const op = { ...fakeOp(), log };
+    op.saveState = fakeOp(op.state).saveState;
+    const messages: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const seen = await b.observeServer(op, request({}, op));
+      messages.push(seen.message ?? '');
+      const p = seen.exists ? await b.updateServer(op, request({}, op), seen, 'Reset-Secret-9') : await b.createServer(op, request({}, op), 'Create-Secret-8');
+      if (p.state === 'pending') messages.push(p.message);
+      if (p.state === 'ready' && seen.exists) break;
+    }
+    proxy.fail({ action: 'ModifyDBInstance', times: 1, error: 'Throttling' });
+    const err = await b.updateServer(op, request({}, fakeOp()), await b.observeServer(op, request({}, op)), 'Third-Secret-7').catch((e: unknown) => e);
+    messages.push(String((err as Error | undefined)?.message));
+    expect(proxy.requests.some((r) => r.params.get('MasterUserPassword') === 'Reset-Secret-9')).toBe(true);
+    expect(logged).toContain('modifying RDS instance');
+    for (const secret of ['Create-Secret-8', 'Reset-Secret-9', 'Third-Secret-7']) {
+      expect(logged).not.toContain(secret);
+      expect(messages.join('\n')).not.toContain(secret);
+      expect(JSON.stringify(op.state)).not.toContain(secret);
+    }
   });
 });

@@ -75,7 +75,8 @@ describe('Informer loop', () => {
     expect(s.w.calls[0]!.params).toMatchObject({ resourceVersion: '10', allowWatchBookmarks: true });
     const c = s.w.calls[0]!;
     c.connect();
-    c.event('ADDED', obj('b', '11'));
+    c.event('ADDED', { ...obj('b', '11'), metadata: { ...obj('b', '11').metadata, managedFields: [{ manager: 'kubectl' }] } });
+    expect(s.inf.get('ns', 'b')?.metadata?.managedFields).toBeUndefined(); // not worth the memory
     c.event('MODIFIED', obj('a', '12', 'x'));
     c.event('DELETED', obj('b', '13'));
     c.event('BOOKMARK', { metadata: { resourceVersion: '20' } });

@@ -149,8 +149,8 @@ describe('on the real apiserver', () => {
       [
         `configmap/${release()}-hybrid-cloud-postgresql-operator-config`,
         `deployment.apps/${release()}-hybrid-cloud-postgresql-operator`,
-        `role.rbac.authorization.k8s.io/${release()}-hybrid-cloud-postgresql-operator-leader-election`,
-        `rolebinding.rbac.authorization.k8s.io/${release()}-hybrid-cloud-postgresql-operator-leader-election`,
+        `role.rbac.authorization.k8s.io/${release()}-hybrid-cloud-postgresql-operator-own-namespace`,
+        `rolebinding.rbac.authorization.k8s.io/${release()}-hybrid-cloud-postgresql-operator-own-namespace`,
         `service/${release()}-hybrid-cloud-postgresql-operator`,
         `serviceaccount/${release()}-hybrid-cloud-postgresql-operator`,
       ].sort(),

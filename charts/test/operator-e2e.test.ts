@@ -41,7 +41,7 @@ async function json<T>(args: string[]): Promise<T | undefined> {
   return r.ok ? (JSON.parse(r.stdout) as T) : undefined;
 }
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
+async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 50_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch(() => undefined);

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { TokenCredential } from '@azure/core-auth';
+export type { TokenCredential } from '@azure/core-auth';
 
 export interface ArmClientSettings {
   resource_manager_endpoint?: string | undefined;

@@ -43,29 +43,31 @@ export const azureCommonProperties = {
   lock_from_deletion: Type.Boolean({ default: false, description: 'Put a CanNotDelete management lock on the server (needs Owner or User Access Administrator).' }),
   admin_username: Type.String({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z][A-Za-z0-9_]*$', default: 'postgres', description: 'Administrator login.' }),
   tags: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Extra tags; {namespace} and {name} are replaced.' }),
-  network: Type.Object(
-    {
-      public_access: Type.Boolean({ default: true, description: 'Reachable from outside the virtual network.' }),
-      allow_azure_services: Type.Boolean({ default: true, description: 'Add the AllowAllWindowsAzureIps firewall rule (0.0.0.0).' }),
-    },
-    { default: {} },
-  ),
-  parameters: Type.Object(
-    {
-      geo_redundant_backup: Type.Boolean({ default: false, description: 'Default for spec.backup.geoRedundant.' }),
-      backup_retention_days: Type.Integer({ minimum: 7, maximum: 35, default: 7, description: 'Default for spec.backup.retentionDays.' }),
-      network: Type.Object(
-        { firewall_rules: Type.Array(FirewallRuleConfigSchema, { default: [], description: 'Firewall rules added to every server.' }) },
-        { default: {} },
-      ),
-    },
-    { default: {} },
-  ),
   resource_manager_endpoint: Type.Optional(Type.String({ minLength: 1, description: 'New: ARM endpoint (sovereign clouds, tests). Default: env AZURE_RESOURCE_MANAGER_ENDPOINT, else https://management.azure.com.' })),
   ca_file: Type.Optional(Type.String({ minLength: 1, description: 'New: PEM file with extra CA certificates to trust for ARM (env AZURE_CA_FILE).' })),
   poll_interval_seconds: Type.Integer({ minimum: 1, maximum: 3600, default: 15, description: 'New: how often a server Azure is still working on is looked at again.' }),
   max_retries: Type.Integer({ minimum: 0, maximum: 10, default: 3, description: 'New: SDK retries per ARM request (5xx, 429 with Retry-After).' }),
 };
 
-const common = Type.Object(azureCommonProperties);
-export type AzureCommonConfig = Static<typeof common>;
+/** `network`: each backend adds its own keys (single server: create_private_endpoint, vnets). */
+export const azureNetworkProperties = {
+  public_access: Type.Boolean({ default: true, description: 'Reachable from outside the virtual network.' }),
+  allow_azure_services: Type.Boolean({ default: true, description: 'Add the AllowAllWindowsAzureIps firewall rule (0.0.0.0).' }),
+};
+
+/** `parameters`: defaults for values the user does not give; each backend may add keys. */
+export const azureParametersProperties = {
+  geo_redundant_backup: Type.Boolean({ default: false, description: 'Default for spec.backup.geoRedundant.' }),
+  backup_retention_days: Type.Integer({ minimum: 7, maximum: 35, default: 7, description: 'Default for spec.backup.retentionDays.' }),
+  network: Type.Object(
+    { firewall_rules: Type.Array(FirewallRuleConfigSchema, { default: [], description: 'Firewall rules added to every server.' }) },
+    { additionalProperties: false, default: {} },
+  ),
+};
+
+const _common = Type.Object({
+  ...azureCommonProperties,
+  network: Type.Object(azureNetworkProperties),
+  parameters: Type.Object(azureParametersProperties),
+});
+export type AzureCommonConfig = Static<typeof _common>;

@@ -40,6 +40,8 @@ export function retryAfterMs(err: unknown): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
+const LRO_FAILED = /^The long-running operation has failed|^Operation was canceled/;
+
 const BUSY = /^(ServerBusy|OperationInProgress|AnotherOperationInProgress|Conflict|ConflictingServerOperation|ResourceBusy)$/;
 
 /** Maps an error thrown by an Azure SDK call to a BackendError; `what` names the call. */
@@ -49,6 +51,8 @@ export function toBackendError(err: unknown, what: string): BackendError {
   const code = e.code ?? e.name ?? 'Error';
   const status = e.statusCode;
   const detail = `${what}: ${code}: ${e.message ?? String(err)}`;
+  // The SDK's begin…() polls once; an operation that already failed surfaces here as a plain Error.
+  if (status === undefined && LRO_FAILED.test(e.message ?? '')) return terminal('AzureOperationFailed', `${what} failed in Azure: ${(e.message ?? '').replace(LRO_FAILED, '').replace(/^[.:\s]+/, '')}`, err);
   if (status === 429) return throttled(`Azure is throttling requests (${detail})`, retryAfterMs(err), err);
   if (e.name === 'AbortError') return retryable(`aborted (${detail})`, err, 'Aborted');
   if (code === 'ScopeLocked') return terminal('DeletionLocked', `${detail}. A management lock prevents this; remove the lock (az lock list --resource <id>) and the operator continues.`, err);

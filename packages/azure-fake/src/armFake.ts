@@ -116,14 +116,14 @@ export class ArmFake {
 
   static async start(opts: ArmFakeOptions = {}): Promise<ArmFake> {
     const tls = selfSignedCertificate();
-    let fake: ArmFake | undefined;
+    const holder: { fake?: ArmFake } = {};
     const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-      void fake!.handle(req, res);
+      void holder.fake!.handle(req, res);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    fake = new ArmFake(server, `https://127.0.0.1:${port}`, tls.cert, tls.certFile, tls.dir, opts);
-    return fake;
+    holder.fake = new ArmFake(server, `https://127.0.0.1:${port}`, tls.cert, tls.certFile, tls.dir, opts);
+    return holder.fake;
   }
 
   async stop(): Promise<void> {
@@ -392,7 +392,7 @@ export class ArmFake {
 
   private assertParent(id: string): void {
     const parent = id.split('/').slice(0, -2).join('/');
-    if (/\/providers$/i.test(parent) || /\/resourceGroups\/[^/]+$/i.test(parent)) return;
+    if (/\/providers\/[^/]+$/i.test(parent) || /\/resourceGroups\/[^/]+$/i.test(parent)) return;
     if (!this.resources.has(norm(parent)) || this.resources.get(norm(parent))!.body['__hidden']) {
       throw new ArmError(404, 'ParentResourceNotFound', `Can not perform requested operation on nested resource. Parent resource '${parent.split('/').pop()}' not found.`);
     }

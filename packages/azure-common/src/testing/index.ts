@@ -1,0 +1,3 @@
+// Test helpers for the Azure backends (not part of the built package).
+export * from './fakeOp.js';
+export * from './converge.js';

@@ -1,0 +1,443 @@
+/**
+ * Backend `azurepostgresflexible`: one Azure Database for PostgreSQL flexible server per
+ * PostgreSQLServer. Nothing here waits for Azure: long-running operations are started with
+ * begin…(), their poller state is kept on the CR (Op.saveState) and polled once per reconcile,
+ * so a restarted operator continues them instead of starting over.
+ */
+import { createHash } from 'node:crypto';
+import type { FirewallRule, PostgreSQLManagementFlexibleServerClient, Server } from '@azure/arm-postgresql-flexible';
+import {
+  terminal,
+  type Backend, type Capabilities, type DatabaseHooks, type DatabaseRequest, type Endpoint, type Op, type Problem,
+  type Progress, type ServerObservation, type ServerRequest,
+} from '@hybridcloud-postgresql/core';
+import {
+  TAG_MARKED_FOR_DELETION, decodeOperation, deletionLockedError, encodeOperation, isEmptyDiff, isNotFound, isScopeLocked,
+  mergedTags, operationFailed, ownership, pollOnce, serverName, toBackendError, type FirewallDiff, type Locks, type PollerLike,
+} from '@hybridcloud-postgresql/azure-common';
+import type { FlexibleConfig } from './config.js';
+import {
+  createBody, desiredServer, diffServer, firewallPlan, parameterPlan, resolveVersion, validate,
+  type ParameterChange, type ServerDiff, type Warning,
+} from './desired.js';
+
+export const FLEXIBLE_TYPE = 'Microsoft.DBforPostgreSQL/flexibleServers';
+/** Versions Azure documents for flexible servers, used when the capabilities API cannot be read. */
+export const DOCUMENTED_VERSIONS = ['13', '14', '15', '16', '17'];
+const DB_OPERATION_TIMEOUT_MS = 60_000;
+
+// Keys of the backend state kept on the CR.
+const K_NAME = 'serverName';
+const K_OPERATION = 'operation';
+const K_RESTART = 'restartRequired';
+const K_PASSWORD = 'passwordApplied';
+
+interface Plan {
+  server: Server;
+  diff: ServerDiff;
+  firewall: FirewallDiff;
+  parameters: ParameterChange[];
+  lockMissing: boolean;
+  restart: boolean;
+}
+
+const hashOf = (pw: string) => createHash('sha256').update(pw).digest('hex').slice(0, 16);
+
+export interface FlexibleBackendDeps {
+  client: PostgreSQLManagementFlexibleServerClient;
+  locks: Locks;
+  /** LRO polling interval for the few bounded waits (database create/delete). */
+  pollIntervalMs?: number;
+}
+
+export class FlexibleBackend implements Backend {
+  readonly id = 'azurepostgresflexible';
+  readonly capabilities: Capabilities = {
+    sizeByCpuMemory: true,
+    storageAutoGrow: true,
+    backupRetention: true,
+    geoRedundantBackup: true,
+    serverExtensions: true,
+    firewallRules: true,
+    serverParameters: true,
+    maintenanceWindow: true,
+    highAvailability: true,
+  };
+  private readonly client: PostgreSQLManagementFlexibleServerClient;
+  private readonly locks: Locks;
+  private readonly pollIntervalMs: number;
+  private versions?: { at: number; list: string[] };
+
+  constructor(private readonly cfg: FlexibleConfig, deps: FlexibleBackendDeps) {
+    this.client = deps.client;
+    this.locks = deps.locks;
+    this.pollIntervalMs = deps.pollIntervalMs ?? 2_000;
+  }
+
+  private get rg(): string {
+    return this.cfg.resource_group;
+  }
+
+  private get pollMs(): number {
+    return this.cfg.poll_interval_seconds * 1000;
+  }
+
+  /** The name chosen at creation wins, so a later name_pattern change does not orphan a server. */
+  private nameOf(s: ServerRequest): string {
+    return s.state[K_NAME] ?? serverName(this.cfg, s);
+  }
+
+  private serverId(name: string): string {
+    return `/subscriptions/${this.cfg.subscription_id}/resourceGroups/${this.rg}/providers/${FLEXIBLE_TYPE}/${name}`;
+  }
+
+  validateServer(s: ServerRequest): Problem[] {
+    return validate(this.cfg, s);
+  }
+
+  // ---- observe ----------------------------------------------------------------------------------
+
+  async observeServer(op: Op, s: ServerRequest): Promise<ServerObservation> {
+    const name = this.nameOf(s);
+    const running = await this.continueOperation(op, s, name);
+    if (running) return { exists: true, upToDate: true, ready: false, message: running };
+    const server = await this.getServer(op, name);
+    if (!server) return { exists: false, upToDate: false, ready: false, message: `flexible server ${name} does not exist` };
+    this.checkOwner(server, s, name);
+    const state = server.state ?? 'Unknown';
+    if (state === 'Dropping') return { exists: true, upToDate: true, ready: false, message: `flexible server ${name} is being deleted in Azure; it is re-created once it is gone` };
+    if (state === 'Stopped' || state === 'Disabled') {
+      op.warn('ServerStopped', `flexible server ${name} is ${state} in Azure; start it (az postgres flexible-server start -g ${this.rg} -n ${name})`);
+      return { exists: true, upToDate: true, ready: false, message: `flexible server ${name} is ${state}` };
+    }
+    if (state !== 'Ready') return { exists: true, upToDate: true, ready: false, message: `flexible server ${name} is ${state}` };
+    const plan = await this.plan(op, s, server);
+    const pending = describePlan(plan);
+    const endpoint = this.endpointOf(server);
+    return {
+      exists: true,
+      upToDate: pending.length === 0,
+      ready: true,
+      endpoint,
+      message: pending.length ? `flexible server ${name} differs: ${pending.join('; ')}` : `flexible server ${name} is Ready`,
+      live: plan,
+    };
+  }
+
+  private async plan(op: Op, s: ServerRequest, server: Server): Promise<Plan> {
+    const d = desiredServer(this.cfg, s);
+    const diff = diffServer(d, server);
+    const name = server.name!;
+    const publicServer = !server.network?.delegatedSubnetResourceId;
+    const [rules, configs, locked] = await Promise.all([
+      publicServer ? this.collect(() => this.client.firewallRules.listByServer(this.rg, name, { abortSignal: op.signal }), 'FirewallRules.listByServer') : Promise.resolve([] as FirewallRule[]),
+      this.collect(() => this.client.configurations.listByServer(this.rg, name, { abortSignal: op.signal }), 'Configurations.listByServer'),
+      this.cfg.lock_from_deletion ? this.locks.isLocked(server.id ?? this.serverId(name), op.signal) : Promise.resolve(true),
+    ]);
+    const firewall = publicServer ? firewallPlan(this.cfg, s, rules) : { upsert: [], remove: [] };
+    const params = parameterPlan(this.cfg, s, configs);
+    this.report(op, [...d.warnings, ...diff.warnings, ...params.warnings, ...this.versionWarnings(s, server)]);
+    return { server, diff, firewall, parameters: params.changes, lockMissing: !locked, restart: s.state[K_RESTART] === 'true' };
+  }
+
+  /** An explicit spec.version other than the server's: the operator does not run major upgrades. */
+  private versionWarnings(s: ServerRequest, server: Server): Warning[] {
+    const wanted = (s.spec.version ?? '').trim().toLowerCase();
+    if (!wanted || wanted === 'latest') return [];
+    const major = wanted.split('.')[0];
+    if (major === server.version) return [];
+    return [{ reason: 'VersionChangeIgnored', message: `spec.version is ${s.spec.version} but the server runs PostgreSQL ${server.version}; the operator does not change major versions. Upgrade in Azure (az postgres flexible-server upgrade) if wanted.` }];
+  }
+
+  // ---- create -----------------------------------------------------------------------------------
+
+  async createServer(op: Op, s: ServerRequest, adminPassword: string): Promise<Progress> {
+    const name = this.nameOf(s);
+    if (s.state[K_NAME] !== name) await op.saveState({ [K_NAME]: name });
+    const running = await this.continueOperation(op, s, name);
+    if (running) return this.pending(running);
+    const existing = await this.getServer(op, name);
+    if (existing) {
+      this.checkOwner(existing, s, name);
+      return this.pending(`flexible server ${name} is ${existing.state ?? 'being created'}`);
+    }
+    const d = desiredServer(this.cfg, s);
+    const { version, warning } = resolveVersion(s.spec.version, await this.offeredVersions(op), this.cfg.default_version);
+    this.report(op, [...d.warnings, ...(warning ? [warning] : [])]);
+    op.log.info({ server: name, sku: d.sku.name, version, storageGB: d.storageGB, vnet: !!d.network }, 'creating Azure flexible server');
+    try {
+      const poller = await this.client.servers.beginCreateOrUpdate(this.rg, name, createBody(this.cfg, d, version, adminPassword), { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs });
+      await op.saveState({ [K_OPERATION]: encodeOperation('create', poller), [K_PASSWORD]: hashOf(adminPassword) });
+    } catch (err) {
+      throw toBackendError(err, `creating flexible server ${name}`);
+    }
+    return this.pending(`creating flexible server ${name} (PostgreSQL ${version}, ${d.sku.name}); this takes several minutes`);
+  }
+
+  // ---- update -----------------------------------------------------------------------------------
+
+  async updateServer(op: Op, s: ServerRequest, seen: ServerObservation, adminPassword?: string): Promise<Progress> {
+    const name = this.nameOf(s);
+    const running = await this.continueOperation(op, s, name);
+    if (running) return this.pending(running);
+    let plan = seen.live as Plan | undefined;
+    if (!plan) {
+      const server = await this.getServer(op, name);
+      if (!server) return this.pending(`flexible server ${name} does not exist (yet)`);
+      if (server.state !== 'Ready') return this.pending(`flexible server ${name} is ${server.state}; changes wait until it is Ready`);
+      plan = await this.plan(op, s, server);
+    }
+    const server = plan.server;
+    const passwordChange = adminPassword !== undefined && s.state[K_PASSWORD] !== hashOf(adminPassword) ? adminPassword : undefined;
+
+    // 1. The server itself (one PATCH with only what differs; the password only when it must change).
+    if (plan.diff.changes.length > 0 || passwordChange !== undefined) {
+      const patch = { ...plan.diff.patch, ...(passwordChange !== undefined ? { administratorLoginPassword: passwordChange } : {}) };
+      const what = [...plan.diff.changes, ...(passwordChange !== undefined ? ['admin password'] : [])];
+      op.log.info({ server: name, changes: what }, 'updating Azure flexible server');
+      try {
+        const poller = await this.client.servers.beginUpdate(this.rg, name, patch, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs });
+        await op.saveState({ [K_OPERATION]: encodeOperation('update', poller), ...(passwordChange !== undefined ? { [K_PASSWORD]: hashOf(passwordChange) } : {}) });
+      } catch (err) {
+        throw toBackendError(err, `updating flexible server ${name}`);
+      }
+      return this.pending(`updating flexible server ${name}: ${what.join(', ')}`);
+    }
+    // 2. The delete lock (synchronous).
+    if (plan.lockMissing) {
+      await this.locks.ensure(server.id ?? this.serverId(name), `Set by hybrid-cloud-postgresql-operator for ${s.namespace}/${s.name}: lock_from_deletion`, op.signal);
+      op.log.info({ server: name }, 'delete lock set');
+    }
+    // 3. Firewall rules: only the differences; several at once, they are independent resources.
+    if (!isEmptyDiff(plan.firewall)) {
+      await Promise.all([
+        ...plan.firewall.upsert.map((r) => this.start(`firewall rule ${r.name}`, () => this.client.firewallRules.beginCreateOrUpdate(this.rg, name, r.name, { startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress }, { abortSignal: op.signal }))),
+        ...plan.firewall.remove.map((r) => this.start(`deleting firewall rule ${r}`, () => this.client.firewallRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))),
+      ]);
+      return this.pending(`firewall rules of ${name}: ${[...plan.firewall.upsert.map((r) => `set ${r.name}`), ...plan.firewall.remove.map((r) => `delete ${r}`)].join(', ')}`);
+    }
+    // 4. Server parameters; a restart is remembered (on the CR) when a static one changed.
+    if (plan.parameters.length > 0) {
+      if (plan.parameters.some((p) => p.needsRestart) && s.state[K_RESTART] !== 'true') await op.saveState({ [K_RESTART]: 'true' });
+      for (const p of plan.parameters) {
+        // One at a time: Azure serialises configuration changes on a server.
+        await this.start(`server parameter ${p.name}`, () => this.client.configurations.beginPut(this.rg, name, p.name, { value: p.value, source: 'user-override' }, { abortSignal: op.signal }));
+      }
+      return this.pending(`server parameters of ${name}: ${plan.parameters.map((p) => p.name).join(', ')}`);
+    }
+    // 5. Restart only when a static parameter changed.
+    if (plan.restart) {
+      op.log.info({ server: name }, 'restarting Azure flexible server for static parameters');
+      try {
+        const poller = await this.client.servers.beginRestart(this.rg, name, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs });
+        await op.saveState({ [K_OPERATION]: encodeOperation('restart', poller), [K_RESTART]: null });
+      } catch (err) {
+        throw toBackendError(err, `restarting flexible server ${name}`);
+      }
+      return this.pending(`restarting flexible server ${name} so that changed static server parameters take effect`);
+    }
+    return { state: 'ready', endpoint: this.endpointOf(server) };
+  }
+
+  // ---- delete -----------------------------------------------------------------------------------
+
+  async deleteServer(op: Op, s: ServerRequest): Promise<Progress> {
+    const name = this.nameOf(s);
+    const saved = decodeOperation(s.state[K_OPERATION]);
+    if (saved && saved.kind !== 'delete') await op.saveState({ [K_OPERATION]: null });
+    else if (saved) {
+      const running = await this.continueOperation(op, s, name);
+      if (running) return this.pending(running);
+    }
+    const server = await this.getServer(op, name);
+    if (!server) return { state: 'gone' };
+    const owner = ownership(server.tags, s);
+    if (owner !== 'ours') {
+      op.warn('NotOwned', `flexible server ${name} is not tagged as belonging to ${s.namespace}/${s.name}${typeof owner === 'object' ? ` (it belongs to ${owner.owner})` : ''}; it is left alone`);
+      return { state: 'gone' };
+    }
+    if (this.cfg.server_delete_fake) {
+      if (server.tags?.[TAG_MARKED_FOR_DELETION] === 'yes') return { state: 'gone' };
+      if (server.state !== 'Ready') return this.pending(`flexible server ${name} is ${server.state}; it is tagged for deletion once it is Ready`);
+      op.log.info({ server: name }, 'fake deletion: tagging the server as marked for deletion');
+      await this.start(`tagging flexible server ${name}`, () => this.client.servers.beginUpdate(this.rg, name, { tags: mergedTags(server.tags, { [TAG_MARKED_FOR_DELETION]: 'yes' }) }, { abortSignal: op.signal }));
+      return this.pending(`tagging flexible server ${name} as marked for deletion (server_delete_fake); it is not deleted`);
+    }
+    if (server.state === 'Dropping') return this.pending(`flexible server ${name} is being deleted`);
+    const id = server.id ?? this.serverId(name);
+    const locks = await this.locks.blocking(id, op.signal);
+    if (locks.length > 0) throw deletionLockedError(`flexible server ${name}`, id, locks);
+    if (server.state !== 'Ready' && server.state !== 'Stopped' && server.state !== 'Disabled') return this.pending(`flexible server ${name} is ${server.state}; it is deleted once Azure accepts it`);
+    op.log.info({ server: name }, 'deleting Azure flexible server');
+    try {
+      const poller = await this.client.servers.beginDelete(this.rg, name, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs });
+      await op.saveState({ [K_OPERATION]: encodeOperation('delete', poller) });
+    } catch (err) {
+      if (isNotFound(err)) return { state: 'gone' };
+      if (isScopeLocked(err)) throw deletionLockedError(`flexible server ${name}`, id, await this.locks.blocking(id, op.signal));
+      throw toBackendError(err, `deleting flexible server ${name}`);
+    }
+    return this.pending(`deleting flexible server ${name}`);
+  }
+
+  // ---- databases through ARM ----------------------------------------------------------------------
+
+  readonly database: DatabaseHooks = {
+    createDatabase: async (op: Op, server: ServerRequest, db: DatabaseRequest) => {
+      const name = this.nameOf(server);
+      const charset = db.spec.database?.charset ?? 'UTF8';
+      const collation = db.spec.database?.collation ?? 'en_US.utf8';
+      op.log.info({ server: name, database: db.databaseName, charset, collation }, 'creating database through ARM');
+      await this.bounded(`creating database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginCreate(this.rg, name, db.databaseName, { charset, collation }, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
+    },
+    deleteDatabase: async (op: Op, server: ServerRequest, db: DatabaseRequest) => {
+      const name = this.nameOf(server);
+      op.log.info({ server: name, database: db.databaseName }, 'deleting database through ARM');
+      try {
+        await this.bounded(`deleting database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginDelete(this.rg, name, db.databaseName, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
+      } catch (err) {
+        if (!isNotFound(err) && !isNotFound((err as { cause?: unknown }).cause)) throw err;
+      }
+      return true;
+    },
+    keepDatabaseOnDelete: () => this.cfg.database_delete_fake,
+  };
+
+  async close(): Promise<void> {}
+
+  // ---- helpers ----------------------------------------------------------------------------------
+
+  /**
+   * Polls a saved operation once. Returns a message while it runs; clears it when done; a failed
+   * operation becomes Ready=False with Azure's message (and is not retried until the next resync).
+   */
+  private async continueOperation(op: Op, s: ServerRequest, name: string): Promise<string | undefined> {
+    const saved = decodeOperation(s.state[K_OPERATION]);
+    if (!saved) return undefined;
+    const opts = { resumeFrom: saved.token, abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs };
+    let poller: PollerLike;
+    try {
+      switch (saved.kind) {
+        case 'create': poller = await this.client.servers.beginCreateOrUpdate(this.rg, name, {} as Server, opts); break;
+        case 'update': poller = await this.client.servers.beginUpdate(this.rg, name, {}, opts); break;
+        case 'restart': poller = await this.client.servers.beginRestart(this.rg, name, opts); break;
+        case 'delete': poller = await this.client.servers.beginDelete(this.rg, name, opts); break;
+        default:
+          await op.saveState({ [K_OPERATION]: null });
+          return undefined;
+      }
+    } catch {
+      // An unreadable token (SDK upgrade): forget it and look at the server instead.
+      await op.saveState({ [K_OPERATION]: null });
+      return undefined;
+    }
+    let outcome;
+    try {
+      outcome = await pollOnce(poller, op.signal);
+    } catch (err) {
+      if (isNotFound(err) && saved.kind === 'delete') outcome = { status: 'succeeded' as const };
+      else throw toBackendError(err, `polling the ${saved.kind} operation of flexible server ${name}`);
+    }
+    if (outcome.status === 'running') {
+      const minutes = Math.floor((Date.now() - saved.at) / 60_000);
+      return `Azure is still working on the ${saved.kind} of flexible server ${name}${minutes > 0 ? ` (${minutes} min so far)` : ''}`;
+    }
+    await op.saveState({ [K_OPERATION]: null, ...(outcome.status === 'failed' && saved.kind === 'update' ? { [K_PASSWORD]: null } : {}) });
+    if (outcome.status === 'failed') throw operationFailed(`The ${saved.kind} of flexible server ${name}`, outcome.error);
+    return undefined;
+  }
+
+  private async getServer(op: Op, name: string): Promise<Server | undefined> {
+    try {
+      return await this.client.servers.get(this.rg, name, { abortSignal: op.signal });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw toBackendError(err, `reading flexible server ${name}`);
+    }
+  }
+
+  private checkOwner(server: Server, s: ServerRequest, name: string): void {
+    const owner = ownership(server.tags, s);
+    if (typeof owner === 'object') {
+      throw terminal('NameConflict', `flexible server ${name} already exists and belongs to ${owner.owner}; change name_pattern or the object's name`);
+    }
+  }
+
+  private async collect<T>(list: () => AsyncIterable<T>, what: string): Promise<T[]> {
+    const out: T[] = [];
+    try {
+      for await (const x of list()) out.push(x);
+    } catch (err) {
+      throw toBackendError(err, what);
+    }
+    return out;
+  }
+
+  /** Starts an operation whose progress is seen by the next observation (the resource is re-read). */
+  private async start(what: string, begin: () => Promise<unknown>): Promise<void> {
+    try {
+      await begin();
+    } catch (err) {
+      throw toBackendError(err, what);
+    }
+  }
+
+  /** A short operation (databases): waited for, but never longer than a minute. */
+  private async bounded(what: string, op: Op, begin: () => Promise<{ pollUntilDone(o?: { abortSignal?: AbortSignal }): Promise<unknown> }>): Promise<void> {
+    const signal = AbortSignal.any([op.signal, AbortSignal.timeout(DB_OPERATION_TIMEOUT_MS)]);
+    try {
+      const poller = await begin();
+      await poller.pollUntilDone({ abortSignal: signal });
+    } catch (err) {
+      if (signal.aborted && !op.signal.aborted) throw toBackendError(Object.assign(new Error(`${what}: Azure did not finish within ${DB_OPERATION_TIMEOUT_MS / 1000}s; retrying`), { name: 'AbortError' }), what);
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === undefined && (err as { code?: string }).code && !(err as { name?: string }).name?.includes('RestError')) throw operationFailed(what, err);
+      throw toBackendError(err, what);
+    }
+  }
+
+  private async offeredVersions(op: Op): Promise<string[]> {
+    if (this.versions && Date.now() - this.versions.at < 3_600_000) return this.versions.list;
+    try {
+      const list = new Set<string>();
+      for await (const cap of this.client.capabilitiesByLocation.list(this.cfg.location, { abortSignal: op.signal })) {
+        for (const v of cap.supportedServerVersions ?? []) if (v.name && /^\d+$/.test(v.name)) list.add(v.name);
+      }
+      if (list.size > 0) {
+        this.versions = { at: Date.now(), list: [...list] };
+        return this.versions.list;
+      }
+    } catch (err) {
+      op.log.warn({ error: (err as Error).message }, 'could not read flexible server capabilities; using the documented version list');
+    }
+    return DOCUMENTED_VERSIONS;
+  }
+
+  private endpointOf(server: Server): Endpoint {
+    return {
+      host: server.fullyQualifiedDomainName ?? `${server.name}.postgres.database.azure.com`,
+      port: 5432,
+      sslmode: 'require',
+      adminUsername: server.administratorLogin ?? this.cfg.admin_username,
+      adminDatabase: 'postgres',
+    };
+  }
+
+  private report(op: Op, warnings: readonly Warning[]): void {
+    for (const w of warnings) op.warn(w.reason, w.message);
+  }
+
+  private pending(message: string): Progress {
+    return { state: 'pending', pollAfterMs: this.pollMs, message };
+  }
+}
+
+function describePlan(p: Plan): string[] {
+  const out = [...p.diff.changes];
+  if (p.lockMissing) out.push('delete lock missing');
+  if (p.firewall.upsert.length) out.push(`firewall rules to set: ${p.firewall.upsert.map((r) => r.name).join(', ')}`);
+  if (p.firewall.remove.length) out.push(`firewall rules to delete: ${p.firewall.remove.join(', ')}`);
+  if (p.parameters.length) out.push(`server parameters: ${p.parameters.map((x) => x.name).join(', ')}`);
+  if (p.restart) out.push('restart pending for static server parameters');
+  return out;
+}

@@ -1,7 +1,8 @@
 export { startControlPlane, connectControlPlane, readControlPlaneInfo, ADMIN_USER, type ControlPlane, type ControlPlaneInfo, type StartControlPlaneOptions } from './controlPlane.js';
 export { startPostgres, pgBinDir, type Postgres, type StartPostgresOptions } from './postgres.js';
 export { startMoto, motoServerPath, type Moto } from './moto.js';
-export { useControlPlane, usePostgres, useMoto, createTestNamespace, CONTROL_PLANE_ENV } from './shared.js';
+export { useControlPlane, usePostgres, useMoto, createTestNamespace, CONTROL_PLANE_ENV, CONTROL_PLANE_PENDING_ENV } from './shared.js';
+export { ownedTempDir, sweepOrphanTempDirs } from './tempDirs.js';
 export { applyCrds, crdFiles, CRD_CHART_TEMPLATES } from './crds.js';
 export { makeKubeConfig, writeKubeconfig, type Credential } from './kubeconfig.js';
 export { ensureBinary, ensureBinaries, describeBinary, cacheDir, REPO_ROOT, type BinaryName } from './binaries.js';

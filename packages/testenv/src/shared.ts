@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { connectControlPlane, readControlPlaneInfo, startControlPlane, type ControlPlane } from './controlPlane.js';
+import { connectControlPlane, readControlPlaneInfo, startControlPlane, type ControlPlane, type ControlPlaneInfo } from './controlPlane.js';
 import { startMoto, type Moto } from './moto.js';
 import { startPostgres, type Postgres } from './postgres.js';
 
 /** Set by the vitest global setup (and `testenv up`): path of the running control plane's info file. */
 export const CONTROL_PLANE_ENV = 'HYBRIDCLOUD_TESTENV_CONTROLPLANE';
+/**
+ * Set by the vitest global setup to the same path while it starts the control plane in the
+ * background: the file is still to come (or an `{ "error" }` when the start failed).
+ */
+export const CONTROL_PLANE_PENDING_ENV = 'HYBRIDCLOUD_TESTENV_CONTROLPLANE_PENDING';
 
 let own: Promise<ControlPlane> | undefined;
 
@@ -17,12 +23,22 @@ let own: Promise<ControlPlane> | undefined;
  */
 export function useControlPlane(): Promise<ControlPlane> {
   const infoPath = process.env[CONTROL_PLANE_ENV];
-  if (infoPath) {
-    if (!existsSync(infoPath)) return Promise.reject(new Error(`testenv: ${CONTROL_PLANE_ENV}=${infoPath} names a control plane that is gone (stale shell env? run \`npm run testenv -- up\` or unset it)`));
-    return Promise.resolve(connectControlPlane(readControlPlaneInfo(infoPath)));
-  }
+  if (infoPath) return waitForInfo(infoPath).then((info) => connectControlPlane(info));
   own ??= startControlPlane();
   return own;
+}
+
+async function waitForInfo(path: string): Promise<ControlPlaneInfo> {
+  const pending = process.env[CONTROL_PLANE_PENDING_ENV] === path;
+  // A cold cache builds kube-apiserver first: that can take many minutes.
+  for (const deadline = Date.now() + 20 * 60_000; !existsSync(path); ) {
+    if (!pending) throw new Error(`testenv: ${CONTROL_PLANE_ENV}=${path} names a control plane that is gone (stale shell env? run \`npm run testenv -- up\` or unset it)`);
+    if (Date.now() > deadline) throw new Error(`testenv: the shared control plane did not come up (no ${path})`);
+    await sleep(100);
+  }
+  const info = readControlPlaneInfo(path) as ControlPlaneInfo & { error?: string };
+  if (info.error) throw new Error(`testenv: the shared control plane failed to start: ${info.error}`);
+  return info;
 }
 
 let pg: Promise<Postgres> | undefined;

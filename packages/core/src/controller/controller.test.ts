@@ -110,6 +110,20 @@ describe('Controller', () => {
     expect(s.at('settled')[0]).toBeLessThanOrEqual(60_000);
   });
 
+  it('handler_on_resume: false on a standby that becomes leader later: settled objects are spread from then on', async () => {
+    const s = setup({ handlerOnResume: false });
+    s.inf.put(obj('settled', { observed: 1, ready: true }));
+    s.inf.put(obj('new'));
+    await s.t.advance(3_600_000); // a long time as standby
+    expect(s.names()).toEqual([]);
+    s.c.start();
+    await flush();
+    expect(s.names()).toEqual(['new']);
+    await s.t.advance(60_000);
+    expect(s.names()).toEqual(['new', 'settled']);
+    expect(s.at('settled')[0]).toBeGreaterThanOrEqual(3_600_000);
+  });
+
   it('enqueues updates that matter (generation, labels, deletion) and ignores status-only ones', async () => {
     const s = setup();
     s.c.start();

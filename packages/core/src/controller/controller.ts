@@ -120,8 +120,10 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       o.informer.addHandlers({
         onAdd: (obj) => {
           const key = keyOf(obj);
-          if (!o.handlerOnResume && settled(obj)) this.queue.addAfter(key, this.spread());
-          else this.queue.add(key);
+          if (!o.handlerOnResume && settled(obj)) {
+            // Before start (a standby) start() schedules it, spread from the moment we lead.
+            if (this.started) this.queue.addAfter(key, this.spread());
+          } else this.queue.add(key);
         },
         onUpdate: (oldObj, newObj) => {
           if (changed(oldObj, newObj)) this.queue.add(keyOf(newObj));
@@ -152,6 +154,13 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
   start(): void {
     if (this.started) return;
     this.started = true;
+    if (!this.o.handlerOnResume) {
+      const settled = this.o.isSettled ?? isSettled;
+      for (const obj of this.o.informer.list()) {
+        const key = keyOf(obj);
+        if (settled(obj) && !this.queue.has(key)) this.queue.addAfter(key, this.spread());
+      }
+    }
     this.queue.start();
     this.scheduleResync();
   }

@@ -36,6 +36,8 @@ export interface RecordedRequest {
   params: URLSearchParams;
   /** Status the client got. */
   status: number;
+  /** The access key id the request was signed with (from the Authorization header). */
+  accessKeyId: string | undefined;
 }
 
 export interface RdsProxy {
@@ -137,7 +139,8 @@ export async function startRdsProxy(target: string): Promise<RdsProxy> {
       const body = await readBody(req);
       const params = new URLSearchParams(body.toString('utf8'));
       const action = params.get('Action') ?? '';
-      const record = (status: number) => requests.push({ action, at, params, status });
+      const accessKeyId = /Credential=([^/,\s]+)\//.exec(String(req.headers['authorization'] ?? ''))?.[1];
+      const record = (status: number) => requests.push({ action, at, params, status, accessKeyId });
       const fault = faults.find((f) => f.times > 0 && (!f.action || f.action === action));
       if (fault?.afterForward) {
         fault.times -= 1;

@@ -118,6 +118,17 @@ describe('rendering', () => {
     expect(find(objs, 'ClusterRoleBinding')).toEqual([]);
   });
 
+  it('renders the optional ServiceMonitor and PodDisruptionBudget only when enabled', async () => {
+    const kinds = async (values: Record<string, unknown>) => parseManifests((await template(cp, values)).stdout).map((o) => o.kind);
+    expect(await kinds({})).not.toContain('ServiceMonitor');
+    expect(await kinds({})).not.toContain('PodDisruptionBudget');
+    const objs = parseManifests((await template(cp, { serviceMonitor: { enabled: true, labels: { release: 'prom' } }, podDisruptionBudget: { enabled: true }, replicaCount: 2 })).stdout);
+    const sm = find(objs, 'ServiceMonitor')[0]! as K8sObject & { spec: { endpoints: Array<{ port: string; path: string }> } };
+    expect(sm.metadata.labels?.['release']).toBe('prom');
+    expect(sm.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+    expect(find(objs, 'PodDisruptionBudget')).toHaveLength(1);
+  });
+
   it('takes the container port from operator.health_port', async () => {
     const objs = parseManifests((await template(cp, { operatorConfig: externalConfig({ operator: { health_port: 9090 } }) })).stdout);
     const dep = find(objs, 'Deployment')[0]! as K8sObject & { spec: { template: { spec: { containers: Array<{ ports: Array<{ containerPort: number }> }> } } } };

@@ -100,7 +100,7 @@ async function deleteUntilGone(b: Backend, op: FakeOp, req: ServerRequest) {
   throw new Error('not gone');
 }
 
-describe('awsaurora against moto', () => {
+describe('awsaurora against moto', { timeout: 180_000 }, () => {
   it('creates the cluster, then the writer, then reports the cluster endpoint', async () => {
     const b = await backend();
     const op = fakeOp();

@@ -16,6 +16,7 @@ import {
   removeActionLabel, removeFinalizer, serverRequest,
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
+import { isConflict } from './kubeAccess.js';
 import { nextStatus, readyCondition, sameStatus, type Observed } from './status.js';
 
 const RESERVED_DATABASES = new Set(['postgres', 'template0', 'template1']);
@@ -211,6 +212,8 @@ export class DatabaseReconciler implements Reconciler {
   }
 
   private async failed(obj: PostgreSQLDatabase, err: unknown, secrets: string[]): Promise<ReconcileResult> {
+    // A stale view (409): not worth a status change or an event, just run again with fresh data.
+    if (isConflict(err)) throw err;
     const c = classifyError(err);
     const message = redact(c.message, secrets);
     this.d.log.warn({ kind: this.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, reason: c.reason, errorKind: c.kind, error: message }, 'reconcile failed');

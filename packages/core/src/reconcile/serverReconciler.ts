@@ -14,6 +14,7 @@ import {
   record, redact, removeActionLabel, removeFinalizer, serverRequest, unsupportedFields,
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
+import { isConflict } from './kubeAccess.js';
 import { nextStatus, sameStatus, statusPatch, type Observed } from './status.js';
 
 const DEPENDENTS_POLL_MS = 3_000;
@@ -173,6 +174,8 @@ export class ServerReconciler implements Reconciler {
   }
 
   private async failed(obj: PostgreSQLServer, err: unknown, secrets: string[]): Promise<ReconcileResult> {
+    // A stale view (409): not worth a status change or an event, just run again with fresh data.
+    if (isConflict(err)) throw err;
     const c = classifyError(err);
     const message = redact(c.message, secrets);
     this.d.log.warn({ kind: this.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, reason: c.reason, errorKind: c.kind, error: message }, 'reconcile failed');

@@ -80,7 +80,8 @@ export async function createBackends(prepared: Prepared, opts: CreateBackendsOpt
     try {
       const backend = await definition.create({
         config: config.backends[id] ?? {},
-        operatorConfig: Object.freeze(structuredClone(config)) as unknown as Readonly<Record<string, unknown>>,
+        // Other backends' sections stay private: a third-party plugin must not see their credentials.
+        operatorConfig: deepFreeze(structuredClone({ ...config, backends: { [id]: config.backends[id] ?? {} } })),
         log: opts.logger.child({ backend: id }),
         kubeConfig: opts.kubeConfig,
         operatorNamespace: config.operator.namespace,
@@ -97,4 +98,9 @@ export async function createBackends(prepared: Prepared, opts: CreateBackendsOpt
     throw new ConfigError(problems, 'Cannot start backends');
   }
   return new LoadedBackendRegistry(config.backend, config.allowed_backends, backends);
+}
+
+function deepFreeze<T>(value: T): Readonly<Record<string, unknown>> {
+  if (value && typeof value === 'object') for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value) as Readonly<Record<string, unknown>>;
 }

@@ -88,6 +88,11 @@ describe('plugin discovery and loading', () => {
     expect(backend.ctx.config).toEqual({ region: 'eu', replicas: 1 });
     expect(backend.ctx.operatorNamespace).toBe('default');
     expect(backend.ctx.generatePassword()).toHaveLength(16);
+    // It sees the operator settings but not the other backends' sections.
+    const operatorConfig = (backend.ctx as unknown as { operatorConfig: { backends: Record<string, unknown>; security: unknown } }).operatorConfig;
+    expect(Object.keys(operatorConfig.backends)).toEqual(['acme']);
+    expect(operatorConfig.security).toEqual({ password_length: 16, special_characters: true });
+    expect(Object.isFrozen(operatorConfig.security)).toBe(true);
     expect(registry.ids()).toEqual(['acme']);
   });
 

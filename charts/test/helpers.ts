@@ -1,5 +1,7 @@
 /** Shared helpers of the chart and example tests: helm/kubectl that never throw, golden files. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { runTool, type ControlPlane } from '@hybridcloud-postgresql/testenv';
@@ -79,4 +81,28 @@ export function golden(name: string, actual: string): string {
   }
   if (!existsSync(path)) throw new Error(`golden file ${path} is missing: run with HYBRIDCLOUD_UPDATE_GOLDEN=1 and review it`);
   return readFileSync(path, 'utf8');
+}
+
+/**
+ * Runs docker/assemble-runtime.sh into dest (the image's /opt/hybridcloud-postgresql layout).
+ * One retry: a concurrent build of the workspace (tsc rewriting dist/) can race the copy.
+ */
+export function assembleRuntime(dest: string): void {
+  const pnpm = pnpmBin();
+  let last = '';
+  for (let attempt = 0; attempt < 2; attempt++) {
+    rmSync(dest, { recursive: true, force: true });
+    const r = spawnSync('bash', [join(REPO, 'docker', 'assemble-runtime.sh'), REPO, dest], { env: { ...process.env, PNPM: pnpm, PNPM_OFFLINE: '1' }, encoding: 'utf8', timeout: 300_000 });
+    if (r.status === 0) return;
+    last = `${r.stderr}${r.stdout}${r.error ? String(r.error) : ''}`;
+  }
+  throw new Error(`docker/assemble-runtime.sh failed:\n${last}`);
+}
+
+/** pnpm from PATH, else from the project's toolchain cache. */
+export function pnpmBin(): string {
+  for (const dir of (process.env['PATH'] ?? '').split(':')) if (dir && existsSync(join(dir, 'pnpm'))) return join(dir, 'pnpm');
+  const cache = join(process.env['HYBRIDCLOUD_CACHE'] ?? join(homedir(), '.cache', 'hybridcloud-postgresql'), 'toolchain');
+  for (const d of existsSync(cache) ? readdirSync(cache) : []) if (existsSync(join(cache, d, 'node_modules', '.bin', 'pnpm'))) return join(cache, d, 'node_modules', '.bin', 'pnpm');
+  throw new Error('pnpm not found (PATH or the toolchain cache)');
 }

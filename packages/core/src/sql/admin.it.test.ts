@@ -125,6 +125,17 @@ describe('SqlAdmin', () => {
     await sql.dropRole(admin, 'coll');
   });
 
+  it('fixes a drifted role (NOLOGIN) and never takes over a superuser', async () => {
+    await sql.inDatabase(admin, 'postgres', 'setup', (c) => c.query('CREATE ROLE drift NOLOGIN'));
+    expect(await sql.roleCanLogin(admin, 'drift')).toBe(false);
+    await sql.ensureRole(admin, 'drift', undefined, { login: true });
+    expect(await sql.roleCanLogin(admin, 'drift')).toBe(true);
+    await sql.dropRole(admin, 'drift');
+    const err = await sql.ensureRole(admin, admin.user, 'Hijack-1234', { login: true }).catch((e: unknown) => e);
+    expect((err as BackendError).reason).toBe('InvalidName');
+    expect((await sql.checkLogin(admin)).ok).toBe(true);
+  });
+
   it('reports an unreachable server as retryable, quickly', async () => {
     const started = Date.now();
     const err = await sql.databaseExists({ ...admin, port: 1 }, 'whatever').catch((e: unknown) => e);

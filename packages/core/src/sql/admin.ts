@@ -138,13 +138,17 @@ export class SqlAdmin {
       opts.createdb ? 'CREATEDB' : 'NOCREATEDB',
       opts.createrole ? 'CREATEROLE' : 'NOCREATEROLE',
     ];
-    const existing = await this.run<{ rolsuper: boolean }>(conn, `checking role ${name}`, 'SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1', [name]);
-    if (existing.rows[0]?.rolsuper) {
+    const existing = await this.run<{ rolsuper: boolean; rolcanlogin: boolean; rolcreatedb: boolean; rolcreaterole: boolean }>(conn, `checking role ${name}`,
+      'SELECT rolsuper, rolcanlogin, rolcreatedb, rolcreaterole FROM pg_catalog.pg_roles WHERE rolname = $1', [name]);
+    const row = existing.rows[0];
+    if (row?.rolsuper) {
       // Never take over (and re-password) a superuser because a CR happens to share its name.
       throw terminal('InvalidName', `role ${name} exists and is a superuser; it cannot be managed by the operator`);
     }
-    if (existing.rowCount === 1) {
-      await this.run(conn, `updating role ${name}`, `ALTER ROLE ${quoteIdent(name)} WITH ${attrs.join(' ')}`);
+    if (row) {
+      // Only when drifted: a resync of a ready object should not write to the catalog either.
+      const drifted = row.rolcanlogin !== (opts.login !== false) || row.rolcreatedb !== !!opts.createdb || row.rolcreaterole !== !!opts.createrole;
+      if (drifted) await this.run(conn, `updating role ${name}`, `ALTER ROLE ${quoteIdent(name)} WITH ${attrs.join(' ')}`);
       return { created: false };
     }
     const pw = password === undefined ? '' : ` PASSWORD ${passwordLiteral(password, opts.dialect)}`;
@@ -184,7 +188,9 @@ export class SqlAdmin {
     for (const ext of opts.extensions ?? []) assertIdentifier(ext, 'extension name');
     await this.inDatabase(conn, database, `preparing database ${database}`, async (client) => {
       // PG15+ no longer lets everyone create in public; the database's role needs it explicitly.
-      await client.query(`GRANT ALL ON SCHEMA public TO ${quoteIdent(opts.role)}`);
+      // (A team may have dropped schema public on purpose: then there is nothing to grant.)
+      const pub = await client.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'public'");
+      if (pub.rowCount === 1) await client.query(`GRANT ALL ON SCHEMA public TO ${quoteIdent(opts.role)}`);
       for (const ext of opts.extensions ?? []) {
         try {
           await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext)} CASCADE`);

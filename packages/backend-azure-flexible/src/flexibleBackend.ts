@@ -296,7 +296,14 @@ export class FlexibleBackend implements Backend {
       try {
         await this.bounded(`deleting database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginDelete(this.rg, name, db.databaseName, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
       } catch (err) {
-        if (!isNotFound(err) && !isNotFound((err as { cause?: unknown }).cause)) throw err;
+        const cause = (err as { cause?: unknown }).cause ?? err;
+        if (isScopeLocked(cause)) {
+          // The server's lock (lock_from_deletion) covers its databases in ARM; it protects the
+          // server, not a database its owner deleted on purpose: core drops it over SQL instead.
+          op.log.info({ server: name, database: db.databaseName }, 'database delete blocked by a management lock in ARM; dropping it over SQL');
+          return false;
+        }
+        if (!isNotFound(cause)) throw err;
       }
       return true;
     },

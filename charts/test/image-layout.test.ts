@@ -5,9 +5,9 @@
  * ENTRYPOINT and ENV, mapped from /opt/hybridcloud-postgresql to that dir.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBinary } from '@hybridcloud-postgresql/testenv';
 import { assembleRuntime, CHART, parseYaml, REPO, stringify } from './helpers.js';
@@ -115,6 +115,17 @@ describe('runtime layout (docker/assemble-runtime.sh)', () => {
     const r = run(['--help']);
     expect(r.stdout).toContain('Usage: hybridcloud-postgresql-operator');
     expect(r.status).toBe(0);
+  });
+
+  it('has the CLI on PATH as the image links it (kubectl exec … hybridcloud-postgresql-operator)', () => {
+    // The Dockerfile links /usr/local/bin/hybridcloud-postgresql-operator to <home>/bin/…; the script follows the link.
+    expect(dockerfile).toContain(`RUN ln -s ${IMAGE_HOME}/bin/hybridcloud-postgresql-operator /usr/local/bin/hybridcloud-postgresql-operator`);
+    const binDir = join(work, 'usr-local-bin');
+    mkdirSync(binDir, { recursive: true });
+    symlinkSync(join(home, 'bin', 'hybridcloud-postgresql-operator'), join(binDir, 'hybridcloud-postgresql-operator'));
+    const r = spawnSync(join(binDir, 'hybridcloud-postgresql-operator'), ['--version'], { cwd: work, encoding: 'utf8', env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
   it('discovers every first-party backend, with and without the image\'s HYBRIDCLOUD_PLUGIN_PATHS', () => {

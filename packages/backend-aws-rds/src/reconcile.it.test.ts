@@ -4,7 +4,7 @@
  * connectable), reached through core's ConnectionResolver. The SQL really runs.
  */
 import { Value } from '@sinclair/typebox/value';
-import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createKubeAccess, createReconcilers, decodeSecret, generatePassword, GROUP, LoadedBackendRegistry, silentLogger, VERSION,
@@ -33,6 +33,8 @@ let aws: RDSClient;
 let backends: Backend[] = [];
 let rec: ReturnType<typeof createReconcilers>;
 let events: TestEventRecorder;
+let common: Record<string, unknown>;
+let ctx: Omit<Parameters<typeof rds.create>[0], 'config'>;
 
 beforeAll(async () => {
   cp = await useControlPlane();
@@ -47,9 +49,9 @@ beforeAll(async () => {
   const { subnetGroup, securityGroupId } = await prepareMotoNetwork(moto.endpoint, REGION);
   aws = new RDSClient({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
 
-  const common = { region: REGION, endpoint: proxy.endpoint, subnet_group: subnetGroup, vpc_security_group_ids: [securityGroupId], poll_interval_seconds: 1, tags: { team: '{namespace}' } };
+  common = { region: REGION, endpoint: proxy.endpoint, subnet_group: subnetGroup, vpc_security_group_ids: [securityGroupId], poll_interval_seconds: 1, tags: { team: '{namespace}' } };
   const gen = () => generatePassword({ length: 20, specialCharacters: true });
-  const ctx = { operatorConfig: {}, log: silentLogger, kubeConfig: kc, operatorNamespace: 'default', generatePassword: gen };
+  ctx = { operatorConfig: {}, log: silentLogger, kubeConfig: kc, operatorNamespace: 'default', generatePassword: gen };
   const r = await rds.create({ ...ctx, config: Value.Default(RdsConfigSchema, { ...common, admin_username: 'rdsmaster', default_class: 'small', classes: { small: { instance_type: 'db.t4g.small' }, large: { instance_type: 'db.m6g.large', storage_type: 'gp3' } } }) as never });
   const a = await aurora.create({ ...ctx, config: Value.Default(AuroraConfigSchema, { ...common, admin_username: 'auroramaster', default_class: 'serverless', classes: { serverless: { instance_type: 'db.serverless', scaling_configuration: { min_capacity: 0.5, max_capacity: 2 } } } }) as never });
   backends = [r, a];
@@ -194,3 +196,39 @@ describe('a class that does not exist', () => {
     expect(events.reasons('odd')).toContain('UnknownClass');
   });
 });
+
+describe('deletion protection', () => {
+  it('keeps the CR with Ready=False DeletionProtected until protection is lifted in AWS, then deletes', { timeout: 180_000 }, async () => {
+    const guarded = await rds.create({ ...ctx, config: Value.Default(RdsConfigSchema, { ...common, admin_username: 'keepmaster', deletion_protection: true, final_snapshot: false }) as never });
+    const rec2 = createReconcilers({
+      kubeConfig: cp.kubeConfig(),
+      registry: new LoadedBackendRegistry('awsrds', ['awsrds'], new Map([['awsrds', guarded]])),
+      events,
+      log: silentLogger,
+      generatePassword: () => generatePassword({ length: 20, specialCharacters: true }),
+      resyncMs: 300_000,
+      resolver: standInResolver(pgs),
+    });
+    try {
+      await kubectlCreate('PostgreSQLServer', 'keep', { credentialsSecret: 'keep-admin' });
+      await reconcileUntil(rec2.server, { namespace: ns, name: 'keep' }, async () => ready(await getServer('keep')), { timeoutMs: 90_000, maxDelayMs: 500 });
+      const id = `${ns}-keep`;
+      expect((await aws.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances![0]!.DeletionProtection).toBe(true);
+
+      await cp.kubectl(['delete', '-n', ns, 'postgresqlserver', 'keep', '--wait=false']);
+      const protectedCondition = async () => (await getServer('keep'))?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False' && c.reason === 'DeletionProtected');
+      await reconcileUntil(rec2.server, { namespace: ns, name: 'keep' }, async () => (await protectedCondition()) !== undefined, { timeoutMs: 30_000, maxDelayMs: 500 });
+      expect((await protectedCondition())!.message).toMatch(/deletion protection/);
+      expect((await aws.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances).toHaveLength(1);
+
+      // The admin lifts the protection in AWS; the next reconcile (resync) finishes the deletion.
+      await aws.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, DeletionProtection: false, ApplyImmediately: true }));
+      await reconcileUntil(rec2.server, { namespace: ns, name: 'keep' }, async () => (await getServer('keep')) === undefined, { timeoutMs: 60_000, maxDelayMs: 500 });
+      await expect(aws.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).rejects.toMatchObject({ name: 'DBInstanceNotFoundFault' });
+    } finally {
+      await rec2.sql.close();
+      await guarded.close?.();
+    }
+  });
+});
+

@@ -96,6 +96,24 @@ describe('Controller', () => {
     expect(s.names().sort()).toEqual(['new', 'settled']);
   });
 
+  it('reconciles objects cached before it subscribed (level-based start)', async () => {
+    const s = setup();
+    const late = new Controller<Obj>({
+      informer: s.inf,
+      reconciler: { kind: 'Late', reconcile: async (req) => (s.calls.push({ name: `late:${req.name}`, at: s.t.now() }), {}) },
+      log: silentLogger,
+      concurrency: 1,
+      backoff: { baseMs: 1000, maxMs: 60_000, jitter: 0 },
+      resyncMs: 300_000,
+      handlerOnResume: true,
+      timers: s.t,
+    });
+    s.inf.put(obj('a'));
+    late.start();
+    await flush();
+    expect(s.names()).toEqual(['late:a']);
+  });
+
   it('handler_on_resume: false → settled objects wait for their first resync (spread), others run at once', async () => {
     const s = setup({ handlerOnResume: false });
     s.inf.put(obj('settled', { observed: 1, ready: true }));

@@ -154,12 +154,14 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
   start(): void {
     if (this.started) return;
     this.started = true;
-    if (!this.o.handlerOnResume) {
-      const settled = this.o.isSettled ?? isSettled;
-      for (const obj of this.o.informer.list()) {
-        const key = keyOf(obj);
-        if (settled(obj) && !this.queue.has(key)) this.queue.addAfter(key, this.spread());
-      }
+    // Level-based start: every object in the cache is looked at, whenever its add event came
+    // (or if it came before this controller subscribed).
+    const settled = this.o.isSettled ?? isSettled;
+    for (const obj of this.o.informer.list()) {
+      const key = keyOf(obj);
+      if (!this.o.handlerOnResume && settled(obj)) {
+        if (!this.queue.has(key)) this.queue.addAfter(key, this.spread());
+      } else this.queue.add(key);
     }
     this.queue.start();
     this.scheduleResync();

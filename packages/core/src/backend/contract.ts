@@ -168,7 +168,10 @@ export interface Backend {
 export interface BackendContext<Config = unknown> {
   /** The backend's validated config section, with virtual-parent fallbacks (azure/aws) merged in. */
   config: Config;
-  /** The whole operator config, read-only (security settings etc.). */
+  /**
+   * The operator config, deeply frozen, with `backends` narrowed to this backend's own section, so a
+   * third-party plugin never sees another backend's credentials (security settings etc. are all there).
+   */
   operatorConfig: Readonly<Record<string, unknown>>;
   log: Logger;
   /** Kubernetes access for in-cluster backends (helm). */

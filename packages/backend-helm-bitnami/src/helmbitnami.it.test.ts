@@ -73,7 +73,7 @@ async function pvcs(): Promise<string[]> {
   return (await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.map((p) => p.metadata!.name!).sort();
 }
 
-async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
+async function eventually(check: () => Promise<void>, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -98,7 +98,7 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-describe('helmbitnami on a real control plane', { timeout: 180_000 }, () => {
+describe('helmbitnami on a real control plane', { timeout: 300_000 }, () => {
   const P1 = 'first-Pass_word1';
   const P2 = 'second-Pass_word2';
 

@@ -48,7 +48,7 @@ afterAll(async () => {
   if (applied) await cp.kubectl(['delete', '--ignore-not-found', '-f', '-'], { input: applied }).catch(() => undefined);
 });
 
-describe('helmbitnami with the operator chart\'s RBAC only', { timeout: 180_000 }, () => {
+describe('helmbitnami with the operator chart\'s RBAC only', { timeout: 300_000 }, () => {
   it('installs, becomes ready, changes the password and deletes with pvc_cleanup', async () => {
     const kc = await cp.kubeConfigForServiceAccount(opNs, saName);
     // The ServiceAccount must not be able to do more than the chart says: e.g. no Deployments.

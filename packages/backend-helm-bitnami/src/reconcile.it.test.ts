@@ -100,7 +100,7 @@ describe.each([
   { backend: 'helmbitnami', server: 'pgb', host: (n: string) => `pgb-postgresql.${n}.svc.cluster.local`, port: '5432', admin: 'postgres' },
   { backend: 'helmyugabyte', server: 'ybs', host: (n: string) => `ybs-yugabyte-yb-tservers.${n}.svc.cluster.local`, port: '5433', admin: 'yugabyte' },
 ])('$backend through core reconcilers', ({ backend, server, host, port, admin }) => {
-  it('server + database: credentials Secrets log in', { timeout: 180_000 }, async () => {
+  it('server + database: credentials Secrets log in', { timeout: 300_000 }, async () => {
     await createServer(server, { backend, size: { cpu: 1, memoryMB: 1024, storageGB: 2 }, network: { firewallRules: [{ name: 'x', startIp: '10.0.0.1', endIp: '10.0.0.2' }] } });
     const adminCreds = await secretData(`${server}-admin`);
     expect(adminCreds['host']).toBe(host(ns));
@@ -117,7 +117,7 @@ describe.each([
     expect(await login(creds)).toBe(creds['username']);
   });
 
-  it('reset-password of server and database: new passwords work, old ones fail', { timeout: 180_000 }, async () => {
+  it('reset-password of server and database: new passwords work, old ones fail', { timeout: 300_000 }, async () => {
     for (const [plural, name, secret, r, getter] of [
       ['postgresqlservers', server, `${server}-admin`, () => rec.server, getServer],
       ['postgresqldatabases', `${server}-app`, `${server}-app-creds`, () => rec.database, getDb],
@@ -131,7 +131,7 @@ describe.each([
     }
   });
 
-  it('delete: database, then server; the release is gone', { timeout: 180_000 }, async () => {
+  it('delete: database, then server; the release is gone', { timeout: 300_000 }, async () => {
     await co.deleteNamespacedCustomObject({ ...ref('postgresqldatabases'), name: `${server}-app` });
     await reconcileUntil(rec.database, { namespace: ns, name: `${server}-app` }, async () => !(await exists(() => getDb(`${server}-app`))), { timeoutMs: 60_000 });
     await co.deleteNamespacedCustomObject({ ...ref('postgresqlservers'), name: server });

@@ -44,7 +44,7 @@ async function pvcs(): Promise<string[]> {
   return (await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!).sort();
 }
 
-async function eventually(check: () => Promise<void>, timeoutMs = 15_000): Promise<void> {
+async function eventually(check: () => Promise<void>, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -69,11 +69,11 @@ afterAll(async () => {
   await sim?.stop();
 });
 
-describe('helmyugabyte on a real control plane', { timeout: 180_000 }, () => {
+describe('helmyugabyte on a real control plane', { timeout: 300_000 }, () => {
   const P1 = 'first-Pass_word1';
   const P2 = 'second-Pass_word2';
 
-  it('runs two clusters in one namespace with distinct services; the YSQL password replaces the default', { timeout: 180_000 }, async () => {
+  it('runs two clusters in one namespace with distinct services; the YSQL password replaces the default', { timeout: 300_000 }, async () => {
     const backend = makeBackend({ classes: { small: { master: { cpu: '500m', memory: '1Gi' }, tserver: { cpu: '1', memory: '2Gi' } } }, default_class: 'small' });
     const opA = new TestOp();
     const opB = new TestOp();
@@ -101,7 +101,7 @@ describe('helmyugabyte on a real control plane', { timeout: 180_000 }, () => {
     expect(await pvcs()).toEqual(['datadir0-one-yugabyte-yb-master-0', 'datadir0-one-yugabyte-yb-tserver-0', 'datadir0-two-yugabyte-yb-master-0', 'datadir0-two-yugabyte-yb-tserver-0']);
   });
 
-  it('size change upgrades, reset-password changes the YSQL password in the database', { timeout: 120_000 }, async () => {
+  it('size change upgrades, reset-password changes the YSQL password in the database', { timeout: 300_000 }, async () => {
     const backend = makeBackend({ replicas_tserver: 1 });
     const op = new TestOp();
     const s = serverRequest(ns, 'one', { size: { cpu: 2, memoryMB: 4096, storageGB: 5 } }, op);
@@ -115,7 +115,7 @@ describe('helmyugabyte on a real control plane', { timeout: 180_000 }, () => {
     expect(Buffer.from(sec.data!['ysqlPassword']!, 'base64').toString()).toBe(P2);
   });
 
-  it('adopts a release of the Python operator (old naming style) with its password', { timeout: 120_000 }, async () => {
+  it('adopts a release of the Python operator (old naming style) with its password', { timeout: 300_000 }, async () => {
     // What the Python operator ran: fixed names (yb-tservers), password in the values.
     await cp.helm(['upgrade', '--install', 'legacy-yugabyte', CHART, '-n', ns, '--no-hooks', '--set', 'authCredentials.ysql.password=legacyPw1', '--set', 'replicas.master=1', '--set', 'replicas.tserver=1', '--set', 'storage.master.count=1', '--set', 'storage.tserver.count=1', '--set', 'enableLoadBalancer=false', '--set', 'Component=legacy-yugabyte']);
     // (its setup-credentials job had set the password)

@@ -2,7 +2,7 @@
  * Test helper: drives a Backend the way core's server reconciler does (observe → create/update
  * until ready), with an in-memory Op (state, warnings). Test code only.
  */
-import { silentLogger, type Backend, type Endpoint, type Op, type ServerRequest, type ServerSpec } from '@hybridcloud-postgresql/core';
+import { BackendError, silentLogger, type Backend, type Endpoint, type Op, type ServerRequest, type ServerSpec } from '@hybridcloud-postgresql/core';
 
 export class TestOp implements Op {
   readonly log = silentLogger;
@@ -38,7 +38,16 @@ export async function reconcileUntilReady(backend: Backend, op: TestOp, s: Serve
   let reset = opts.resetPassword ?? false;
   let last = '';
   while (Date.now() < deadline) {
-    const p = await reconcileOnce(backend, op, { ...s, state: op.state }, adminPassword, reset);
+    let p;
+    try {
+      p = await reconcileOnce(backend, op, { ...s, state: op.state }, adminPassword, reset);
+    } catch (err) {
+      // Like the work queue: retryable errors are retried, terminal ones end the attempt.
+      if (err instanceof BackendError && err.kind === 'terminal') throw err;
+      last = (err as Error).message;
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
     reset = false;
     if (p.state === 'ready') {
       const seen = await backend.observeServer(op, { ...s, state: op.state });

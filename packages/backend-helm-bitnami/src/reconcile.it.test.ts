@@ -82,18 +82,18 @@ async function login(data: Record<string, string>): Promise<string> {
 
 async function createServer(name: string, spec: Record<string, unknown>) {
   await co.createNamespacedCustomObject({ ...ref('postgresqlservers'), body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'PostgreSQLServer', metadata: { name, namespace: ns }, spec: { credentialsSecret: `${name}-admin`, ...spec } } });
-  await reconcileUntil(rec.server, { namespace: ns, name }, async () => ready(await getServer(name)), { timeoutMs: 90_000, maxDelayMs: 500 });
+  await reconcileUntil(rec.server, { namespace: ns, name }, async () => ready(await getServer(name)), { timeoutMs: 180_000, maxDelayMs: 500 });
 }
 async function createDb(name: string, server: string) {
   await co.createNamespacedCustomObject({ ...ref('postgresqldatabases'), body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'PostgreSQLDatabase', metadata: { name, namespace: ns }, spec: { serverRef: { name: server }, credentialsSecret: `${name}-creds` } } });
-  await reconcileUntil(rec.database, { namespace: ns, name }, async () => ready(await getDb(name)), { timeoutMs: 60_000, maxDelayMs: 500 });
+  await reconcileUntil(rec.database, { namespace: ns, name }, async () => ready(await getDb(name)), { timeoutMs: 150_000, maxDelayMs: 500 });
 }
 async function resetPassword(plural: string, name: string, r: () => typeof rec.server | typeof rec.database, getter: (n: string) => Promise<PostgreSQLServer | PostgreSQLDatabase>) {
   await co.patchNamespacedCustomObject({ ...ref(plural), name, body: { metadata: { labels: { 'operator/action': 'reset-password' } } } }, setHeaderOptions('Content-Type', 'application/merge-patch+json'));
   await reconcileUntil(r(), { namespace: ns, name }, async () => {
     const o = await getter(name);
     return o.metadata.labels?.['operator/action'] === undefined && ready(o);
-  }, { timeoutMs: 60_000, maxDelayMs: 500 });
+  }, { timeoutMs: 150_000, maxDelayMs: 500 });
 }
 
 describe.each([
@@ -133,9 +133,9 @@ describe.each([
 
   it('delete: database, then server; the release is gone', { timeout: 300_000 }, async () => {
     await co.deleteNamespacedCustomObject({ ...ref('postgresqldatabases'), name: `${server}-app` });
-    await reconcileUntil(rec.database, { namespace: ns, name: `${server}-app` }, async () => !(await exists(() => getDb(`${server}-app`))), { timeoutMs: 60_000 });
+    await reconcileUntil(rec.database, { namespace: ns, name: `${server}-app` }, async () => !(await exists(() => getDb(`${server}-app`))), { timeoutMs: 150_000 });
     await co.deleteNamespacedCustomObject({ ...ref('postgresqlservers'), name: server });
-    await reconcileUntil(rec.server, { namespace: ns, name: server }, async () => !(await exists(() => getServer(server))), { timeoutMs: 60_000 });
+    await reconcileUntil(rec.server, { namespace: ns, name: server }, async () => !(await exists(() => getServer(server))), { timeoutMs: 150_000 });
     const releases = await core.listNamespacedSecret({ namespace: ns, labelSelector: `owner=helm,name=${backend === 'helmbitnami' ? `${server}-postgresql` : `${server}-yugabyte`}` });
     expect(releases.items).toEqual([]);
     const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.filter((c) => !c.metadata?.deletionTimestamp).map((c) => c.metadata!.name!);

@@ -56,7 +56,15 @@ function config(overrides: Record<string, unknown> = {}): AuroraConfig {
   };
   const cfg = Value.Default(AuroraConfigSchema, structuredClone(raw)) as AuroraConfig;
   expect([...Value.Errors(AuroraConfigSchema, cfg)].map((e) => `${e.path} ${e.message}`)).toEqual([]);
-  return cfg;
+  return deepFreeze(cfg); // core hands backends a deeply frozen config section
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 async function backend(cfg = config()): Promise<Backend> {

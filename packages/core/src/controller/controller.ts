@@ -19,7 +19,7 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { classifyError } from '../backend/errors.js';
-import { kubeStatus } from '../kube/errors.js';
+import { describeError, kubeStatus } from '../kube/errors.js';
 import { objectKey, parseKey } from '../kube/resource.js';
 import type { Logger } from '../observability/logger.js';
 import type { BackoffOptions } from './backoff.js';
@@ -108,7 +108,7 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       backoff: o.backoff,
       process: (key) => this.process(key),
       ...(o.rateLimiter ? { rateLimiter: o.rateLimiter } : {}),
-      onUnexpectedError: (key, err) => o.log.error({ kind: this.kind, key, error: (err as Error)?.message }, 'reconcile crashed (bug)'),
+      onUnexpectedError: (key, err) => o.log.error({ kind: this.kind, key, error: describeError(err) }, 'reconcile crashed (bug)'),
     });
     o.metrics?.trackQueue(this.kind, () => ({ depth: this.queue.depth, waiting: this.queue.waiting, inFlight: this.queue.inFlight }));
 
@@ -224,7 +224,7 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       const status = kubeStatus(err);
       m?.reconcileTotal.inc({ kind: this.kind, result: c.kind === 'retryable' ? 'error' : c.kind });
       m?.reconcileErrors.inc({ kind: this.kind, error_kind: c.kind });
-      const fields = { kind: this.kind, namespace: req.namespace, name: req.name, errorKind: c.kind, reason: c.reason, error: c.message, ...(status ? { code: status.code } : {}) };
+      const fields = { kind: this.kind, namespace: req.namespace, name: req.name, errorKind: c.kind, reason: c.reason, error: c.kind === 'retryable' && status ? describeError(err) : c.message, ...(status ? { code: status.code } : {}) };
       switch (c.kind) {
         case 'terminal':
           this.o.log.warn(fields, 'reconcile failed permanently; waiting for a change of the object');

@@ -14,7 +14,7 @@
  * event order and must be cheap (enqueue a key); a throwing handler is logged, never fatal.
  */
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { kubeStatus, KubeApiError } from '../kube/errors.js';
+import { describeError, kubeStatus, KubeApiError } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { backoffDelay } from './backoff.js';
 import { realTimers, sleep, type TimerHandle, type Timers } from './timers.js';
@@ -220,7 +220,7 @@ export class Informer<T extends KubernetesObject> implements ObjectInformer<T> {
         const delayMs = backoffDelay(failures, backoff);
         const status = kubeStatus(err);
         this.options.log.warn(
-          { informer: this.name, ...(status ? { code: status.code, reason: status.reason } : {}), error: (err as Error)?.message ?? String(err), retryInMs: delayMs },
+          { informer: this.name, ...(status ? { code: status.code, reason: status.reason } : {}), error: describeError(err), retryInMs: delayMs },
           'informer failed; restarting',
         );
         try {

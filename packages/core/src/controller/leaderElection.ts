@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import { isConflict, isNotFound, kubeStatus, isAlreadyExists } from '../kube/errors.js';
+import { describeError, isAlreadyExists, isConflict, isNotFound, kubeStatus } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { realTimers, sleep, type Timers } from './timers.js';
 
@@ -81,7 +81,7 @@ export class LeaderElector {
     if (this.running) return;
     this.stopCtl = new AbortController();
     this.lastSuccessfulCall = this.timers.now();
-    this.running = this.run().catch((err: unknown) => this.o.log.error({ error: (err as Error)?.message }, 'leader election loop crashed (bug)'));
+    this.running = this.run().catch((err: unknown) => this.o.log.error({ error: describeError(err) }, 'leader election loop crashed (bug)'));
   }
 
   /** Stops campaigning; with release (graceful shutdown), hands the Lease back at once. */
@@ -138,7 +138,7 @@ export class LeaderElector {
       return await Promise.race([this.attempt(), timeout]);
     } catch (err) {
       const s = kubeStatus(err);
-      this.o.log[isConflict(err) ? 'debug' : 'warn']({ lease: this.o.leaseName, ...(s ? { code: s.code, reason: s.reason } : {}), error: (err as Error).message?.split('\n')[0] }, 'lease update failed');
+      this.o.log[isConflict(err) ? 'debug' : 'warn']({ lease: this.o.leaseName, ...(s ? { code: s.code, reason: s.reason } : {}), error: describeError(err) }, 'lease update failed');
       return false;
     } finally {
       timer?.cancel();
@@ -213,7 +213,7 @@ export class LeaderElector {
       });
       this.o.log.info({ lease: name }, 'released the lease');
     } catch (err) {
-      this.o.log.warn({ lease: name, error: (err as Error).message?.split('\n')[0] }, 'could not release the lease; a standby takes over when it expires');
+      this.o.log.warn({ lease: name, error: describeError(err) }, 'could not release the lease; a standby takes over when it expires');
     }
   }
 }

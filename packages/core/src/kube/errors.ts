@@ -86,3 +86,14 @@ export const isConflict = (err: unknown): boolean => kubeStatus(err)?.code === 4
 export const isAlreadyExists = (err: unknown): boolean => kubeStatus(err)?.reason === 'AlreadyExists';
 export const isGone = (err: unknown): boolean => kubeStatus(err)?.code === 410;
 export const isForbidden = (err: unknown): boolean => kubeStatus(err)?.code === 403;
+
+/**
+ * One line for logs: the apiserver's own message for API errors (ApiException's message is the
+ * whole response with headers), the first line of anything else.
+ */
+export function describeError(err: unknown): string {
+  const s = kubeStatus(err);
+  if (s && !(err instanceof KubeApiError)) return `${s.message} (${s.code} ${s.reason})`;
+  const m = err instanceof Error ? err.message : String(err);
+  return m.split('\n')[0] ?? m;
+}

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.js';
-import { isNotFound } from './errors.js';
+import { describeError, isNotFound } from './errors.js';
 import type { EventRecorder, InvolvedObject } from './events.js';
 
 export const REPORTING_CONTROLLER = 'hybridcloud-postgresql-operator';
@@ -59,7 +59,7 @@ export class KubeEventRecorder implements EventRecorder {
     try {
       await this.post(obj, type, reason, this.sanitize(message));
     } catch (err) {
-      this.o.log.debug({ object: `${obj.namespace}/${obj.name}`, reason, error: (err as Error)?.message?.split('\n')[0] }, 'could not record event');
+      this.o.log.debug({ object: `${obj.namespace}/${obj.name}`, reason, error: describeError(err) }, 'could not record event');
     }
   }
 

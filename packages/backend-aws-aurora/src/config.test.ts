@@ -65,3 +65,22 @@ describe('AWS config sections', () => {
     expect(() => aurora.create({ ...ctx, config: { ...(cfg.backends['awsaurora'] as never), default_class: 'missing' } })).toThrow(/default_class 'missing'/);
   });
 });
+
+describe('READMEs', () => {
+  it('document every config key of both AWS backends', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { RdsConfigSchema } = await import('@hybridcloud-postgresql/backend-aws-rds');
+    const { AuroraConfigSchema } = await import('./config.js');
+    for (const [schema, readme] of [[RdsConfigSchema, '../../backend-aws-rds/README.md'], [AuroraConfigSchema, '../README.md']] as const) {
+      const doc = readFileSync(new URL(readme, import.meta.url), 'utf8');
+      const props = schema.properties as Record<string, { properties?: Record<string, unknown>; patternProperties?: Record<string, { properties?: Record<string, unknown> }> }>;
+      for (const [key, sub] of Object.entries(props)) {
+        expect(doc, key).toMatch(new RegExp(`\`${key}[\`.]`));
+        for (const nested of Object.keys(sub.properties ?? {})) expect(doc, `${key}.${nested}`).toContain(`${key}.${nested}`);
+        for (const cls of Object.values(sub.patternProperties ?? {})) {
+          for (const classKey of Object.keys(cls.properties ?? {})) expect(doc, `classes.${classKey}`).toContain(classKey);
+        }
+      }
+    }
+  });
+});

@@ -8,7 +8,7 @@ import { DeleteDBInstanceCommand, DescribeDBClusterSnapshotsCommand, DescribeDBC
 import { BackendError, silentLogger, type Backend, type ServerRequest, type ServerSpec } from '@hybridcloud-postgresql/core';
 import { startMoto, type Moto } from '@hybridcloud-postgresql/testenv';
 import { TAG_NAME, TAG_NAMESPACE, fromTagList } from '@hybridcloud-postgresql/aws-common';
-import { fakeOp, prepareMotoNetwork, setElement, startRdsProxy, type FakeOp, type RdsProxy } from '@hybridcloud-postgresql/aws-common/testing';
+import { fakeOp, peakRequests, prepareMotoNetwork, setElement, startRdsProxy, type FakeOp, type RdsProxy } from '@hybridcloud-postgresql/aws-common/testing';
 import definition from './index.js';
 import { AuroraConfigSchema, type AuroraConfig } from './config.js';
 
@@ -253,4 +253,30 @@ describe('awsaurora against moto', { timeout: 180_000 }, () => {
     expect(count('DeleteDBInstance')).toBe(1);
     expect(count('DeleteDBCluster')).toBe(1);
   });
+
+  it('converges through throttling and 5xx errors at every step without exceeding the budget', async () => {
+    const b = await backend(config({ requests_per_second: 3, max_attempts: 2 }));
+    const op = fakeOp();
+    proxy.fail({ action: 'DescribeDBClusters', times: 2, error: 'Throttling' });
+    proxy.fail({ action: 'CreateDBCluster', times: 2, error: 'ServiceUnavailable' });
+    proxy.fail({ action: 'CreateDBInstance', times: 2, error: 'InternalFailure' });
+    proxy.fail({ action: 'DescribeDBInstances', times: 3, error: 'Throttling' });
+    let errors = 0;
+    let ready = false;
+    for (let i = 0; i < 30 && !ready; i++) {
+      try {
+        ready = (await converge(b, op, () => request({}, op))).ready;
+      } catch (err) {
+        expect(err).toBeInstanceOf(BackendError);
+        expect(['throttled', 'retryable']).toContain((err as BackendError).kind);
+        errors++;
+      }
+    }
+    expect(ready).toBe(true);
+    expect(errors).toBeGreaterThan(0);
+    expect((await rds.send(new DescribeDBClustersCommand({}))).DBClusters).toHaveLength(1);
+    expect((await rds.send(new DescribeDBInstancesCommand({}))).DBInstances).toHaveLength(1);
+    expect(peakRequests(proxy.requests)).toBeLessThanOrEqual(7); // 3/s, burst 3, +1 arrival jitter
+  });
 });
+

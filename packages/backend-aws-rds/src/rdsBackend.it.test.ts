@@ -357,9 +357,9 @@ describe('awsrds against moto', { timeout: 180_000 }, () => {
     expect((await live('team-a-pg1'))?.DBInstanceStatus).toBe('available');
     expect(count('CreateDBInstance')).toBeGreaterThanOrEqual(2); // the 503 was retried
     expect(proxy.requests.filter((r) => r.status >= 400).length).toBeGreaterThanOrEqual(6);
-    // 3 tokens per second with a burst of 3: at most 6 requests leave in any second (+1 for
-    // arrival jitter at the proxy on a busy machine), far below RDS's 12.
-    expect(peakRequests(proxy.requests)).toBeLessThanOrEqual(7);
+    // 3 tokens per second with a burst of 3: at most 6 requests leave in any second; arrival
+    // times at the proxy may jitter by up to a second on a busy machine (+3). Below RDS's 12.
+    expect(peakRequests(proxy.requests)).toBeLessThanOrEqual(9);
     expect(errors).toBeLessThan(30);
   });
 

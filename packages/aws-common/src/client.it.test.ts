@@ -30,10 +30,10 @@ it('spends every HTTP attempt, retries included, from one budget shared by all c
   // 16 calls + 4 retried attempts = 20 requests at 5/s with a burst of 5: at least 3 s.
   expect(proxy.requests).toHaveLength(20);
   expect(elapsed).toBeGreaterThanOrEqual(2900);
-  // At most burst + rate × 3 = 20 requests leave in any 3 s; arrival times at the proxy may
-  // jitter by up to a second on a busy machine (+5): still about 8/s, under RDS's 12/s. The
-  // exact spacing is the TokenBucket unit test's job; the elapsed time above proves waiting.
-  expect(peakRequests(proxy.requests, 3000)).toBeLessThanOrEqual(25);
+  // At most burst + rate = 10 requests leave in any second; arrival times at the proxy may
+  // jitter by up to a second on a busy machine (+5). Without the budget all 20 arrive at once.
+  // The exact spacing is the TokenBucket unit test's job; the elapsed time above proves waiting.
+  expect(peakRequests(proxy.requests)).toBeLessThanOrEqual(15);
   a.client.destroy();
   b.client.destroy();
 });

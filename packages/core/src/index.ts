@@ -20,7 +20,7 @@ export { main as runCli, type CliIo, type StartOperator } from './cli/commands.j
 export { renderAllCrds, serverCrd, databaseCrd } from './crd/generate.js';
 // Controller machinery: kube helpers, informers, work queue, controllers, leader election, manager.
 export * from './kube/errors.js';
-export { KubeClient, type ListOptions, type KubeList, type MetadataPatch as KubeMetadataPatch } from './kube/client.js';
+export { KubeClient, continueOf, type ListOptions, type KubeList, type MetadataPatch as KubeMetadataPatch } from './kube/client.js';
 export * from './kube/resource.js';
 export { KubeEventRecorder, REPORTING_CONTROLLER, type KubeEventRecorderOptions } from './kube/eventRecorder.js';
 export { realTimers, sleep, type Timers, type TimerHandle } from './controller/timers.js';

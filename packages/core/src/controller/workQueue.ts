@@ -34,8 +34,47 @@ export interface WorkQueueOptions {
   onUnexpectedError?: (key: string, err: unknown) => void;
 }
 
+/**
+ * FIFO of unique keys. Not a Set iterated from the front: V8 leaves deleted entries in place, so
+ * "take the first and delete it" on a Set is O(n) per call (minutes for 200k keys).
+ */
+class UniqueFifo {
+  private items: string[] = [];
+  private head = 0;
+  private readonly members = new Set<string>();
+  get size(): number {
+    return this.members.size;
+  }
+  has(key: string): boolean {
+    return this.members.has(key);
+  }
+  add(key: string): void {
+    if (this.members.has(key)) return;
+    this.members.add(key);
+    this.items.push(key);
+  }
+  shift(): string | undefined {
+    while (this.head < this.items.length) {
+      const key = this.items[this.head++]!;
+      if (this.members.delete(key)) {
+        if (this.head > 1024 && this.head * 2 > this.items.length) {
+          this.items = this.items.slice(this.head);
+          this.head = 0;
+        }
+        return key;
+      }
+    }
+    return undefined;
+  }
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+    this.members.clear();
+  }
+}
+
 export class WorkQueue {
-  private readonly ready = new Set<string>();
+  private readonly ready = new UniqueFifo();
   private readonly processing = new Set<string>();
   /** Keys added while processing → absolute time they should run again. */
   private readonly dirty = new Map<string, number>();
@@ -172,8 +211,7 @@ export class WorkQueue {
         }
         return;
       }
-      const key = this.ready.values().next().value as string;
-      this.ready.delete(key);
+      const key = this.ready.shift()!;
       this.processing.add(key);
       void this.run(key);
     }

@@ -12,7 +12,7 @@ import { silentLogger } from '../observability/logger.js';
 import { KubeClient } from './client.js';
 import { isConflict, isForbidden, isNotFound, KubeApiError, kubeStatus } from './errors.js';
 import { KubeEventRecorder } from './eventRecorder.js';
-import { SERVER_RESOURCE } from './resource.js';
+import { SECRET_RESOURCE, SERVER_RESOURCE } from './resource.js';
 
 let cp: ControlPlane;
 let kc: KubeConfig;
@@ -50,6 +50,13 @@ describe('KubeClient', () => {
     const all = await client.listAll(SERVER_RESOURCE, { namespace: ns, limit: 1 });
     expect(all.items.map((i) => i.metadata?.name).sort()).toEqual(['one', 'two']);
     expect(Number(all.resourceVersion)).toBeGreaterThan(0);
+  });
+
+  it('pages through core lists too (their token is V1ListMeta._continue)', async () => {
+    const ns2 = await createTestNamespace(cp, 'kubeclient-paging');
+    for (let i = 0; i < 5; i++) await client.createSecret({ metadata: { name: `s${i}`, namespace: ns2, labels: { paging: 'yes' } }, stringData: { v: `${i}` } });
+    const all = await client.listAll(SECRET_RESOURCE, { namespace: ns2, labelSelector: 'paging=yes', limit: 2 });
+    expect(all.items.map((i) => i.metadata?.name)).toEqual(['s0', 's1', 's2', 's3', 's4']);
   });
 
   it('finalizers with a resourceVersion precondition: a stale writer gets a 409', async () => {

@@ -28,8 +28,12 @@ export interface ListOptions {
 
 export interface KubeList<T> {
   items: T[];
-  metadata?: { resourceVersion?: string; continue?: string };
+  /** Typed core lists (V1ListMeta) name the token `_continue`; raw custom-object lists `continue`. */
+  metadata?: { resourceVersion?: string; continue?: string; _continue?: string };
 }
+
+/** The continue token of a list page, whichever way client-node deserialised it. */
+export const continueOf = (page: KubeList<unknown>): string | undefined => page.metadata?._continue || page.metadata?.continue || undefined;
 
 export interface MetadataPatch {
   /** Precondition: the patch fails with 409 when the object changed since this version. */
@@ -119,7 +123,7 @@ export class KubeClient {
       const page = await this.list<T>(r, { limit: 500, ...o, ...(continueToken ? { continueToken } : {}) });
       items.push(...(page.items ?? []));
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-      continueToken = page.metadata?.continue || undefined;
+      continueToken = continueOf(page);
     } while (continueToken);
     return { items, resourceVersion };
   }

@@ -28,7 +28,7 @@ export default defineBackend<BitnamiConfig>({
   configSchema: BitnamiConfigSchema,
   create(ctx) {
     // Core may hand in the resolver it uses for SQL (tests, local development); production: identity.
-    const connectionResolver = (ctx as { connectionResolver?: ConnectionResolver }).connectionResolver;
+    const connectionResolver: ConnectionResolver | undefined = ctx.connectionResolver;
     return new HelmServerBackend({
       profile: new BitnamiProfile(ctx.config),
       capabilities,

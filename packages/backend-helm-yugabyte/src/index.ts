@@ -28,7 +28,7 @@ export default defineBackend<YugabyteConfig>({
   displayName: 'YugabyteDB helm chart (in-cluster, YSQL)',
   configSchema: YugabyteConfigSchema,
   create(ctx) {
-    const connectionResolver = (ctx as { connectionResolver?: ConnectionResolver }).connectionResolver;
+    const connectionResolver: ConnectionResolver | undefined = ctx.connectionResolver;
     const backend = new HelmServerBackend({
       profile: new YugabyteProfile(ctx.config),
       capabilities,

@@ -7,6 +7,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { DatabaseSpec, ServerSpec } from '../api/schema.js';
 import type { Logger } from '../observability/logger.js';
+import type { ConnectionResolver } from './connectionResolver.js';
 
 /** Bumped on breaking changes of this file; a plugin declaring another version is refused. */
 export const BACKEND_API_VERSION = 1;
@@ -180,6 +181,11 @@ export interface BackendContext<Config = unknown> {
   operatorNamespace: string;
   /** Generates a password that honours security.password_length / special_characters. */
   generatePassword(): string;
+  /**
+   * The same resolver core uses for SQL: backends that talk to the database themselves (helm
+   * backends changing the admin password) must reach it the way core does. Identity in production.
+   */
+  connectionResolver?: ConnectionResolver;
 }
 
 export interface BackendDefinition<Config = unknown> {

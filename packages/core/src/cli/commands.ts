@@ -2,6 +2,7 @@
  * The operator's commands. Every user error (bad config, bad flag, missing plugin) ends as one
  * clear message and exit code 1 (2 for usage errors) — never a stack trace. Only bugs print one.
  */
+import type { ConnectionResolver } from '../backend/connectionResolver.js';
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { DependencyContainer } from 'tsyringe';
@@ -29,6 +30,8 @@ export interface CliIo {
   registered?: readonly BackendDefinition[];
   modules?: readonly ContainerModule[];
   loadKubeConfig?: () => KubeConfig;
+  /** Where core and backends connect for SQL (tests, out-of-cluster development); default identity. */
+  connectionResolver?: ConnectionResolver;
   /** The controller runtime; default: lazily imported from controller/manager.js. */
   startOperator?: StartOperator;
   logger?: (level: string) => Logger;
@@ -157,12 +160,12 @@ async function run(cmd: Extract<Command, { kind: 'run' }>, io: CliIo): Promise<n
     throw new UserError(`cannot load the Kubernetes client configuration: ${(err as Error).message}`);
   }
   const startOperator = io.startOperator ?? (await loadStartOperator());
-  const registry = await createBackends(prepared, { kubeConfig, logger });
+  const registry = await createBackends(prepared, { kubeConfig, logger, ...(io.connectionResolver ? { connectionResolver: io.connectionResolver } : {}) });
   logger.info(
     { backends: [...prepared.definitions].map(([id, d]) => ({ id, from: d.plugin ? `${d.plugin.packageName}@${d.plugin.packageVersion}` : d.origin })), default: config.backend, allowed: config.allowed_backends, namespaces: config.operator.watch_namespaces.length ? config.operator.watch_namespaces : 'all' },
     'starting operator',
   );
-  const container = createContainer({ config, kubeConfig, logger, registry, ...(io.modules ? { modules: io.modules } : {}) });
+  const container = createContainer({ config, kubeConfig, logger, registry, ...(io.connectionResolver ? { connectionResolver: io.connectionResolver } : {}), ...(io.modules ? { modules: io.modules } : {}) });
   let result: unknown;
   try {
     result = await startOperator(container);

@@ -3,6 +3,7 @@
  * validate the top level, discover plugins, import only the enabled ones, validate their config
  * sections against their own schemas, then create them. Nothing here calls exit().
  */
+import type { ConnectionResolver } from '../backend/connectionResolver.js';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -68,6 +69,8 @@ export async function prepare(opts: PrepareOptions = {}): Promise<Prepared> {
 export interface CreateBackendsOptions {
   kubeConfig: KubeConfig;
   logger: Logger;
+  /** Handed to backends that connect to their databases themselves; core's SQL uses the same one. */
+  connectionResolver?: ConnectionResolver;
 }
 
 /** Calls each definition's create() with its plain context; any failure names the backend. */
@@ -86,6 +89,7 @@ export async function createBackends(prepared: Prepared, opts: CreateBackendsOpt
         kubeConfig: opts.kubeConfig,
         operatorNamespace: config.operator.namespace,
         generatePassword,
+        ...(opts.connectionResolver ? { connectionResolver: opts.connectionResolver } : {}),
       });
       if (backend.id !== id) throw new Error(`create() returned a backend with id '${backend.id}'`);
       backends.set(id, backend);

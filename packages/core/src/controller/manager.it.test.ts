@@ -5,6 +5,7 @@
  * (requeue, retry with backoff, terminal errors) driven by real informer events.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestNamespace, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
@@ -210,6 +211,19 @@ describe('controller', () => {
     expect(metrics).toMatch(/reconcile_errors_total\{kind="ConfigMap",error_kind="throttled"\} 1/);
     expect(metrics).toMatch(/reconcile_errors_total\{kind="ConfigMap",error_kind="retryable"\} 3/);
     await r.m.stop();
+  });
+
+  it('fails to start, with nothing left running, when the health port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      await expect(startManager({ kubeConfig: kc, logger: silentLogger, options: noLe({ healthPort: port }), reconcilers: [new RecordingReconciler('x')], resources: { ConfigMap: CONFIGMAP_RESOURCE } })).rejects.toThrow(
+        `health port ${port} is already in use`,
+      );
+    } finally {
+      blocker.close();
+    }
   });
 
   it('is not ready before its informers synced, and not after stop', async () => {

@@ -185,8 +185,6 @@ export async function startManager(deps: ManagerDeps): Promise<ManagerHandle> {
       })
     : undefined;
 
-  for (const inf of informers.values()) inf.start();
-
   const readiness: ReadinessCheck[] = [
     { name: 'informers', check: () => synced() || `not synced: ${[...informers.entries()].filter(([, i]) => !i.hasSynced()).map(([k]) => k).join(', ')}` },
     { name: 'leader-election', check: () => !elector || elector.isLeader() || elector.isHealthy() || 'cannot reach the Lease' },
@@ -197,6 +195,8 @@ export async function startManager(deps: ManagerDeps): Promise<ManagerHandle> {
     health = await startHealthServer({ port: Math.max(0, o.healthPort), ...(o.healthHost ? { host: o.healthHost } : {}), registry: metrics.registry, readiness });
   }
 
+  // Started only now: a health port already in use fails startManager with nothing left running.
+  for (const inf of informers.values()) inf.start();
   if (elector) elector.start();
   else {
     metrics.leader.set(1);

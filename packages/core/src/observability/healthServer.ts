@@ -77,9 +77,11 @@ export async function startHealthServer(o: HealthServerOptions): Promise<HealthS
   });
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`health port ${o.port} is already in use (operator.health_port)`, { cause: err }) : err),
+    );
     server.listen(o.port, o.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });

@@ -57,6 +57,20 @@ describe('SqlAdmin', () => {
     expect(await sql.roleExists(admin, name)).toBe(false);
   });
 
+  it('lets a non-superuser admin with CREATEROLE/CREATEDB (the RDS/Azure master user) create a database owned by a new role', async () => {
+    await sql.ensureRole(admin, 'cloud_master', 'Master-Pw-1a', { login: true, createdb: true, createrole: true });
+    const master = { ...admin, user: 'cloud_master', password: 'Master-Pw-1a' };
+    await sql.ensureRole(master, 'app_on_cloud', 'App-Pw-1a', { login: true });
+    await sql.ensureDatabase(master, 'app_on_cloud', { owner: 'app_on_cloud' });
+    await sql.restrictDatabase(master, 'app_on_cloud', 'app_on_cloud');
+    await sql.setupInsideDatabase(master, 'app_on_cloud', { role: 'app_on_cloud', extensions: [] });
+    expect(await sql.databaseOwner(admin, 'app_on_cloud')).toBe('app_on_cloud');
+    expect(await login('app_on_cloud', 'App-Pw-1a', 'app_on_cloud')).toEqual({ ok: true });
+    await sql.dropDatabase(master, 'app_on_cloud');
+    await sql.dropRole(master, 'app_on_cloud');
+    expect(await sql.databaseExists(admin, 'app_on_cloud')).toBe(false);
+  });
+
   it('refuses names longer than 63 bytes instead of truncating', async () => {
     for (const name of ['y'.repeat(64), 'ü'.repeat(32)]) {
       const err = await sql.ensureDatabase(admin, name).catch((e: unknown) => e);

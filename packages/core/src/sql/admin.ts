@@ -107,6 +107,7 @@ export class SqlAdmin {
   async ensureDatabase(conn: Connection, name: string, opts: DatabaseOptions = {}): Promise<{ created: boolean }> {
     assertIdentifier(name, 'database name');
     let created = false;
+    if (opts.owner) await this.ensureActingAs(conn, opts.owner);
     if (!(await this.databaseExists(conn, name))) {
       const parts = [`CREATE DATABASE ${quoteIdent(name)}`];
       if (opts.owner) parts.push(`OWNER ${quoteIdent(opts.owner)}`);
@@ -128,6 +129,18 @@ export class SqlAdmin {
       await this.run(conn, `setting owner of database ${name}`, `ALTER DATABASE ${quoteIdent(name)} OWNER TO ${quoteIdent(opts.owner)}`);
     }
     return { created };
+  }
+
+  /**
+   * CREATE DATABASE … OWNER r and ALTER DATABASE … OWNER TO r need the connected user to be a member
+   * of r unless it is a superuser. Cloud admins (the RDS/Aurora master user, Azure's admin) are not
+   * superusers but have CREATEROLE, so they can grant the role to themselves first.
+   */
+  private async ensureActingAs(conn: Connection, role: string): Promise<void> {
+    const r = await this.run<{ ok: boolean }>(conn, `checking whether the admin may act as ${role}`,
+      `SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) OR pg_catalog.pg_has_role(current_user, $1, 'MEMBER') AS ok`, [role]);
+    if (r.rows[0]?.ok) return;
+    await this.run(conn, `granting ${role} to the admin`, `GRANT ${quoteIdent(role)} TO CURRENT_USER`);
   }
 
   /** CREATE ROLE when missing, with the password; an existing role keeps its password. */

@@ -10,8 +10,9 @@ import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap } from 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestNamespace, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { terminal, throttled } from '../backend/errors.js';
-import { CONFIGMAP_RESOURCE } from '../kube/resource.js';
+import { CONFIGMAP_RESOURCE, SECRET_RESOURCE } from '../kube/resource.js';
 import { silentLogger } from '../observability/logger.js';
+import { ownerRequests } from './controller.js';
 import { startManager, type ManagerHandle, type ManagerOptions } from './manager.js';
 import type { Reconciler, ReconcileRequest, ReconcileResult } from './reconciler.js';
 
@@ -211,6 +212,32 @@ describe('controller', () => {
     expect(metrics).toMatch(/reconcile_errors_total\{kind="ConfigMap",error_kind="throttled"\} 1/);
     expect(metrics).toMatch(/reconcile_errors_total\{kind="ConfigMap",error_kind="retryable"\} 3/);
     await r.m.stop();
+  });
+
+  it('extra watches: a labelled Secret owned by an object re-queues its owner; unlabelled Secrets are not even cached', async () => {
+    const owner = `own-${randomBytes(2).toString('hex')}`;
+    const reconciler = new RecordingReconciler('w');
+    const m = await startManager({
+      kubeConfig: kc,
+      logger: silentLogger,
+      options: noLe(),
+      reconcilers: [reconciler],
+      resources: { ConfigMap: CONFIGMAP_RESOURCE },
+      watches: [{ kind: 'ConfigMap', resource: SECRET_RESOURCE, labelSelector: 'watch-test=yes', map: ownerRequests('ConfigMap') }],
+    });
+    running.push(m);
+    await eventually('ready', () => m.ready());
+    const cmObj = await createCm(owner);
+    await eventually('owner reconciled', () => reconciler.count(owner) === 1);
+    const ownerRef = { apiVersion: 'v1', kind: 'ConfigMap', name: owner, uid: cmObj.metadata!.uid! };
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: `${owner}-plain`, ownerReferences: [ownerRef] }, stringData: { a: 'b' } } });
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: `${owner}-watched`, labels: { 'watch-test': 'yes' }, ownerReferences: [ownerRef] }, stringData: { a: 'b' } } });
+    await eventually('owner re-queued by its Secret', () => reconciler.count(owner) === 2, 10_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(reconciler.count(owner)).toBe(2);
+    const secrets = [...m.informers.entries()].find(([k]) => k.startsWith('secrets'))![1];
+    expect(secrets.list().map((o) => o.metadata?.name)).toEqual([`${owner}-watched`]);
+    await m.stop();
   });
 
   it('fails to start, with nothing left running, when the health port is taken', async () => {

@@ -233,6 +233,37 @@ describe('Controller', () => {
   });
 });
 
+describe('slow reconciles', () => {
+  it('are logged once they pass slowReconcileMs, and keep their worker', async () => {
+    const t = new FakeTimers();
+    const inf = new MemoryInformer();
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (_o: unknown, msg: string) => void warnings.push(msg) } as unknown as typeof silentLogger;
+    let release!: () => void;
+    const c = new Controller<Obj>({
+      informer: inf,
+      reconciler: { kind: 'Thing', reconcile: () => new Promise((r) => (release = () => r({}))) },
+      log,
+      concurrency: 1,
+      backoff: { baseMs: 1000, maxMs: 60_000, jitter: 0 },
+      resyncMs: 3_600_000,
+      handlerOnResume: true,
+      timers: t,
+      slowReconcileMs: 30_000,
+    });
+    inf.put(obj('a'));
+    c.start();
+    await t.advance(29_000);
+    expect(warnings).toEqual([]);
+    await t.advance(2_000);
+    expect(warnings).toEqual(['reconcile is taking long; its worker stays busy']);
+    expect(c.queue.inFlight).toBe(1);
+    release();
+    await flush();
+    expect(c.queue.inFlight).toBe(0);
+  });
+});
+
 describe('predicates', () => {
   it('isSettled', () => {
     expect(isSettled(obj('a', { observed: 1, ready: true }))).toBe(true);

@@ -57,6 +57,11 @@ export interface ControllerOptions<T extends KubernetesObject> {
   updateFilter?: (oldObj: T, newObj: T) => boolean;
   /** Fraction of resyncMs over which a resync (and the settled startup) is spread; default 0.2. */
   resyncSpread?: number;
+  /**
+   * A reconcile running longer than this is logged as a warning (it still holds its worker:
+   * abandoning it would let a second run of the same key start). Default 60 s.
+   */
+  slowReconcileMs?: number;
 }
 
 type AnyObj = KubernetesObject & { status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } };
@@ -209,6 +214,11 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
     if (this.o.informer.hasSynced() && !this.o.informer.get(req.namespace, req.name)) return { kind: 'done' };
     const m = this.o.metrics;
     const endTimer = m?.reconcileDuration.startTimer({ kind: this.kind });
+    const slowMs = this.o.slowReconcileMs ?? 60_000;
+    const slow = this.timers.setTimeout(
+      () => this.o.log.warn({ kind: this.kind, namespace: req.namespace, name: req.name, runningMs: slowMs }, 'reconcile is taking long; its worker stays busy'),
+      slowMs,
+    );
     try {
       const res = await this.o.reconciler.reconcile(req);
       endTimer?.();
@@ -237,6 +247,8 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
           this.o.log[status?.code === 409 ? 'debug' : 'info']({ ...fields, failures: this.queue.failures(key) + 1 }, 'reconcile failed; retrying with backoff');
           return { kind: 'retry' };
       }
+    } finally {
+      slow.cancel();
     }
   }
 }

@@ -6,7 +6,7 @@
 export interface PollerLike {
   poll(options?: { abortSignal?: AbortSignal }): Promise<void>;
   isDone(): boolean;
-  getOperationState(): { status: string; error?: Error };
+  getOperationState(): object;
   toString(): string;
 }
 
@@ -32,17 +32,33 @@ export function decodeOperation(raw: string | undefined): SavedOperation | undef
 
 export type PollOutcome = { status: 'running' } | { status: 'succeeded' } | { status: 'failed'; error: unknown };
 
+interface AnyOperationState {
+  /** core-lro 2/3 */
+  status?: string;
+  error?: Error;
+  /** legacy core-lro PollOperationState (arm-postgresql 6.x) */
+  isCompleted?: boolean;
+  isCancelled?: boolean;
+}
+
+function statusOf(poller: PollerLike): string {
+  const st = poller.getOperationState() as AnyOperationState;
+  if (st.status) return st.status;
+  if (st.error || st.isCancelled) return 'failed';
+  return st.isCompleted || poller.isDone() ? 'succeeded' : 'running';
+}
+
 /** One status request. A failed/canceled operation comes back as an outcome, not an exception. */
 export async function pollOnce(poller: PollerLike, signal?: AbortSignal): Promise<PollOutcome> {
   try {
     if (!poller.isDone()) await poller.poll(signal ? { abortSignal: signal } : {});
   } catch (err) {
-    const st = poller.getOperationState();
-    if (st.status === 'failed' || st.status === 'canceled') return { status: 'failed', error: st.error ?? err };
+    const status = statusOf(poller);
+    if (status === 'failed' || status === 'canceled' || /long-running operation has failed/i.test((err as Error).message ?? '')) return { status: 'failed', error: (poller.getOperationState() as AnyOperationState).error ?? err };
     throw err;
   }
-  const st = poller.getOperationState();
-  if (st.status === 'succeeded') return { status: 'succeeded' };
-  if (st.status === 'failed' || st.status === 'canceled') return { status: 'failed', error: st.error ?? new Error(`operation ${st.status}`) };
+  const status = statusOf(poller);
+  if (status === 'succeeded') return { status: 'succeeded' };
+  if (status === 'failed' || status === 'canceled') return { status: 'failed', error: (poller.getOperationState() as AnyOperationState).error ?? new Error(`operation ${status}`) };
   return { status: 'running' };
 }

@@ -165,7 +165,7 @@ describe('azurepostgresflexible against the ARM fake', () => {
   });
 
   it('continues an operation after a restart of the operator instead of creating twice', async () => {
-    fake.operationMs = 300;
+    fake.operationMs = 1500;
     try {
       const first = backend(config());
       const r = req();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ArmFake } from '@hybridcloud-postgresql/azure-fake';
 import { staticTokenCredential } from '@hybridcloud-postgresql/azure-common';
 import { converge, deleteUntilGone, fakeOp, serverRequest, type FakeOp } from '@hybridcloud-postgresql/azure-common/testing';
-import { BackendError, resolveConfig, type ServerSpec } from '@hybridcloud-postgresql/core';
+import { type BackendError, resolveConfig, type ServerSpec } from '@hybridcloud-postgresql/core';
 import definition, { createSingleBackend, type SingleConfig } from './index.js';
 
 const SUB = '00000000-0000-0000-0000-000000000002';

@@ -6,9 +6,9 @@
  * The new password is sent as a SCRAM-SHA-256 verifier computed here, like psql's \password, so the
  * clear text never reaches the server's statement log.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { retryable, type AdminConnection } from '@hybridcloud-postgresql/core';
+import { retryable, scramVerifier, type AdminConnection } from '@hybridcloud-postgresql/core';
 
 export type LoginResult = 'ok' | 'auth-failed' | 'unreachable';
 
@@ -35,14 +35,8 @@ function verifier(password: string, role: string, format: PasswordFormat = 'scra
   return format === 'md5' ? md5Verifier(password, role) : scramVerifier(password);
 }
 
-export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string {
-  const normalized = /^[\x20-\x7e]*$/.test(password) ? password : password.normalize('NFKC');
-  const salted = pbkdf2Sync(normalized, salt, iterations, 32, 'sha256');
-  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
-  const storedKey = createHash('sha256').update(clientKey).digest();
-  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
-  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
-}
+// One SCRAM implementation: core's SQL module's (re-exported for this package's tests).
+export { scramVerifier };
 
 function client(conn: AdminConnection): pg.Client {
   return new pg.Client({

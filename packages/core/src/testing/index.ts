@@ -2,3 +2,4 @@
 export { TestEventRecorder, type RecordedEvent } from './events.js';
 export { reconcileUntil, type SettleOptions } from './driver.js';
 export { startTestPostgres, type TestPostgres } from './postgres.js';
+export { fakeOp, type FakeOp } from './fakeOp.js';

@@ -42,6 +42,11 @@ export function retryAfterMs(err: unknown): number | undefined {
 
 const LRO_FAILED = /^The long-running operation has failed|^Operation was canceled/;
 
+/** The plain Error core-lro raises for a failed or canceled operation. */
+export function isOperationFailure(err: unknown): boolean {
+  return armStatus(err) === undefined && LRO_FAILED.test(shape(err).message ?? '');
+}
+
 const BUSY = /^(ServerBusy|OperationInProgress|AnotherOperationInProgress|Conflict|ConflictingServerOperation|ResourceBusy)$/;
 
 /** Maps an error thrown by an Azure SDK call to a BackendError; `what` names the call. */

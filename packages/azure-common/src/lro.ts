@@ -62,3 +62,33 @@ export async function pollOnce(poller: PollerLike, signal?: AbortSignal): Promis
   if (status === 'failed' || status === 'canceled') return { status: 'failed', error: (poller.getOperationState() as AnyOperationState).error ?? new Error(`operation ${status}`) };
   return { status: 'running' };
 }
+
+/**
+ * Operations on sub-resources (firewall rules, parameters) started by this process and not yet
+ * finished: the resource they change may still show its old state, so they are not started again
+ * while running. Kept in memory only; after a restart an operation is at worst sent twice (idempotent).
+ */
+export class InflightOperations {
+  private readonly ops = new Map<string, PollerLike>();
+
+  add(key: string, poller: PollerLike): void {
+    this.ops.set(key, poller);
+  }
+
+  /** Polls each running operation under `prefix` once; returns the keys still running. */
+  async settle(prefix: string, signal?: AbortSignal): Promise<Set<string>> {
+    const running = new Set<string>();
+    for (const [key, poller] of [...this.ops]) {
+      if (!key.startsWith(prefix)) continue;
+      let outcome: PollOutcome;
+      try {
+        outcome = await pollOnce(poller, signal);
+      } catch {
+        outcome = { status: 'failed', error: undefined };
+      }
+      if (outcome.status === 'running') running.add(key);
+      else this.ops.delete(key);
+    }
+    return running;
+  }
+}

@@ -238,6 +238,7 @@ describe('azurepostgresflexible against the ARM fake', () => {
     const id = serverId(`team-a-${name}`);
     fake.mutate(id, { tags: { costcenter: '42' } });
     await deleteUntilGone(b, op, req());
+    fake.finishOperations();
     const s = fake.get(id)!;
     expect(s['properties'].state).toBe('Ready');
     expect(s['tags']).toMatchObject({ costcenter: '42', team: 'team-a', 'hybridcloud-postgresql-operator:marked-for-deletion': 'yes' });

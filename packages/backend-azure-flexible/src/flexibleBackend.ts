@@ -12,8 +12,8 @@ import {
   type Progress, type ServerObservation, type ServerRequest,
 } from '@hybridcloud-postgresql/core';
 import {
-  TAG_MARKED_FOR_DELETION, decodeOperation, deletionLockedError, encodeOperation, isEmptyDiff, isNotFound, isScopeLocked,
-  mergedTags, operationFailed, ownership, pollOnce, serverName, toBackendError, type FirewallDiff, type Locks, type PollerLike,
+  TAG_MARKED_FOR_DELETION, decodeOperation, deletionLockedError, isOperationFailure, encodeOperation, isEmptyDiff, isNotFound, isScopeLocked,
+  mergedTags, operationFailed, ownership, pollOnce, serverName, toBackendError, InflightOperations, type FirewallDiff, type Locks, type PollerLike,
 } from '@hybridcloud-postgresql/azure-common';
 import type { FlexibleConfig } from './config.js';
 import {
@@ -39,6 +39,8 @@ interface Plan {
   parameters: ParameterChange[];
   lockMissing: boolean;
   restart: boolean;
+  /** Sub-resource operations of this server still running. */
+  inflight: number;
 }
 
 const hashOf = (pw: string) => createHash('sha256').update(pw).digest('hex').slice(0, 16);
@@ -67,6 +69,7 @@ export class FlexibleBackend implements Backend {
   private readonly locks: Locks;
   private readonly pollIntervalMs: number;
   private versions?: { at: number; list: string[] };
+  private readonly inflight = new InflightOperations();
 
   constructor(private readonly cfg: FlexibleConfig, deps: FlexibleBackendDeps) {
     this.client = deps.client;
@@ -134,10 +137,13 @@ export class FlexibleBackend implements Backend {
       this.collect(() => this.client.configurations.listByServer(this.rg, name, { abortSignal: op.signal }), 'Configurations.listByServer'),
       this.cfg.lock_from_deletion ? this.locks.isLocked(server.id ?? this.serverId(name), op.signal) : Promise.resolve(true),
     ]);
-    const firewall = publicServer ? firewallPlan(this.cfg, s, rules) : { upsert: [], remove: [] };
-    const params = parameterPlan(this.cfg, s, configs);
+    const running = await this.inflight.settle(`${name}/`, op.signal);
+    const diff0 = publicServer ? firewallPlan(this.cfg, s, rules) : { upsert: [], remove: [] };
+    const firewall = { upsert: diff0.upsert.filter((r) => !running.has(`${name}/fw/${r.name.toLowerCase()}`)), remove: diff0.remove.filter((r) => !running.has(`${name}/fw/${r.toLowerCase()}`)) };
+    const params0 = parameterPlan(this.cfg, s, configs);
+    const params = { ...params0, changes: params0.changes.filter((p) => !running.has(`${name}/cfg/${p.name.toLowerCase()}`)) };
     this.report(op, [...d.warnings, ...diff.warnings, ...params.warnings, ...this.versionWarnings(s, server)]);
-    return { server, diff, firewall, parameters: params.changes, lockMissing: !locked, restart: s.state[K_RESTART] === 'true' };
+    return { server, diff, firewall, parameters: params.changes, lockMissing: !locked, restart: s.state[K_RESTART] === 'true', inflight: running.size };
   }
 
   /** An explicit spec.version other than the server's: the operator does not run major upgrades. */
@@ -211,8 +217,8 @@ export class FlexibleBackend implements Backend {
     // 3. Firewall rules: only the differences; several at once, they are independent resources.
     if (!isEmptyDiff(plan.firewall)) {
       await Promise.all([
-        ...plan.firewall.upsert.map((r) => this.start(`firewall rule ${r.name}`, () => this.client.firewallRules.beginCreateOrUpdate(this.rg, name, r.name, { startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress }, { abortSignal: op.signal }))),
-        ...plan.firewall.remove.map((r) => this.start(`deleting firewall rule ${r}`, () => this.client.firewallRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))),
+        ...plan.firewall.upsert.map((r) => this.start(`firewall rule ${r.name}`, `${name}/fw/${r.name.toLowerCase()}`, () => this.client.firewallRules.beginCreateOrUpdate(this.rg, name, r.name, { startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress }, { abortSignal: op.signal }))),
+        ...plan.firewall.remove.map((r) => this.start(`deleting firewall rule ${r}`, `${name}/fw/${r.toLowerCase()}`, () => this.client.firewallRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))),
       ]);
       return this.pending(`firewall rules of ${name}: ${[...plan.firewall.upsert.map((r) => `set ${r.name}`), ...plan.firewall.remove.map((r) => `delete ${r}`)].join(', ')}`);
     }
@@ -221,10 +227,11 @@ export class FlexibleBackend implements Backend {
       if (plan.parameters.some((p) => p.needsRestart) && s.state[K_RESTART] !== 'true') await op.saveState({ [K_RESTART]: 'true' });
       for (const p of plan.parameters) {
         // One at a time: Azure serialises configuration changes on a server.
-        await this.start(`server parameter ${p.name}`, () => this.client.configurations.beginPut(this.rg, name, p.name, { value: p.value, source: 'user-override' }, { abortSignal: op.signal }));
+        await this.start(`server parameter ${p.name}`, `${name}/cfg/${p.name.toLowerCase()}`, () => this.client.configurations.beginPut(this.rg, name, p.name, { value: p.value, source: 'user-override' }, { abortSignal: op.signal }));
       }
       return this.pending(`server parameters of ${name}: ${plan.parameters.map((p) => p.name).join(', ')}`);
     }
+    if (plan.inflight > 0) return this.pending(`${plan.inflight} change(s) of flexible server ${name} still running in Azure`);
     // 5. Restart only when a static parameter changed.
     if (plan.restart) {
       op.log.info({ server: name }, 'restarting Azure flexible server for static parameters');
@@ -260,7 +267,7 @@ export class FlexibleBackend implements Backend {
       if (server.tags?.[TAG_MARKED_FOR_DELETION] === 'yes') return { state: 'gone' };
       if (server.state !== 'Ready') return this.pending(`flexible server ${name} is ${server.state}; it is tagged for deletion once it is Ready`);
       op.log.info({ server: name }, 'fake deletion: tagging the server as marked for deletion');
-      await this.start(`tagging flexible server ${name}`, () => this.client.servers.beginUpdate(this.rg, name, { tags: mergedTags(server.tags, { [TAG_MARKED_FOR_DELETION]: 'yes' }) }, { abortSignal: op.signal }));
+      await this.start(`tagging flexible server ${name}`, undefined, () => this.client.servers.beginUpdate(this.rg, name, { tags: mergedTags(server.tags, { [TAG_MARKED_FOR_DELETION]: 'yes' }) }, { abortSignal: op.signal }));
       return this.pending(`tagging flexible server ${name} as marked for deletion (server_delete_fake); it is not deleted`);
     }
     if (server.state === 'Dropping') return this.pending(`flexible server ${name} is being deleted`);
@@ -333,9 +340,11 @@ export class FlexibleBackend implements Backend {
           await op.saveState({ [K_OPERATION]: null });
           return undefined;
       }
-    } catch {
-      // An unreadable token (SDK upgrade): forget it and look at the server instead.
+    } catch (err) {
       await op.saveState({ [K_OPERATION]: null });
+      // Restoring polls once: an operation that already failed surfaces here.
+      if (isOperationFailure(err) || /"status":"(failed|canceled)"/.test(saved.token)) throw operationFailed(`The ${saved.kind} of flexible server ${name}`, err);
+      // An unreadable token (SDK upgrade): forget it and look at the server instead.
       return undefined;
     }
     let outcome;
@@ -381,9 +390,10 @@ export class FlexibleBackend implements Backend {
   }
 
   /** Starts an operation whose progress is seen by the next observation (the resource is re-read). */
-  private async start(what: string, begin: () => Promise<unknown>): Promise<void> {
+  private async start(what: string, key: string | undefined, begin: () => Promise<PollerLike>): Promise<void> {
     try {
-      await begin();
+      const poller = await begin();
+      if (key && !poller.isDone()) this.inflight.add(key, poller);
     } catch (err) {
       throw toBackendError(err, what);
     }
@@ -446,5 +456,6 @@ function describePlan(p: Plan): string[] {
   if (p.firewall.remove.length) out.push(`firewall rules to delete: ${p.firewall.remove.join(', ')}`);
   if (p.parameters.length) out.push(`server parameters: ${p.parameters.map((x) => x.name).join(', ')}`);
   if (p.restart) out.push('restart pending for static server parameters');
+  if (p.inflight) out.push(`${p.inflight} change(s) still running in Azure`);
   return out;
 }

@@ -14,7 +14,7 @@ import { reconcileUntil, TestEventRecorder } from '@hybridcloud-postgresql/core/
 import { applyCrds, createTestNamespace, startPostgres, useControlPlane, type Postgres } from '@hybridcloud-postgresql/testenv';
 import { ArmFake } from '@hybridcloud-postgresql/azure-fake';
 import { staticTokenCredential } from '@hybridcloud-postgresql/azure-common';
-import { azureStandIn, enableTls, fakeOp } from '@hybridcloud-postgresql/azure-common/testing';
+import { azureStandIn, enableTls } from '@hybridcloud-postgresql/azure-common/testing';
 import definition, { createFlexibleBackend, type FlexibleBackend, type FlexibleConfig } from './index.js';
 
 const SUB = '00000000-0000-0000-0000-0000000000aa';
@@ -121,46 +121,38 @@ describe('azurepostgresflexible through core reconcilers', { timeout: 240_000 },
     expect(await login(after)).toBe('azadmin');
   });
 
-  it('database: created through ARM (charset, collation) and really present in PostgreSQL; deleted through ARM', async () => {
+  it('database: created through ARM (charset, collation), really present in PostgreSQL, its Secret logs in; deleted through ARM', async () => {
     await createDbCr('orders-db');
     const id = serverId();
-    // Core's SQL steps after the ARM creation may not finish yet (see the next test); the ARM part must.
-    await reconcileUntil(rec.database, { namespace: ns, name: 'orders-db' }, async () => fake.get(`${id}/databases/orders_db`) !== undefined, { timeoutMs: 30_000, maxDelayMs: 200 });
+    await reconcileUntil(rec.database, { namespace: ns, name: 'orders-db' }, async () => readyOf(await getDb('orders-db'))?.status === 'True', { timeoutMs: 30_000, maxDelayMs: 200 });
     expect(fake.get(`${id}/databases/orders_db`)?.['properties']).toEqual({ charset: 'UTF8', collation: 'C.utf8' });
     expect((await postgres.psql("SELECT pg_encoding_to_char(encoding) || ' ' || datcollate FROM pg_database WHERE datname = 'orders_db'")).stdout.trim()).toBe('UTF8 C.utf8');
+    const creds = await secretData('orders-db-creds');
+    expect(creds).toMatchObject({ username: 'orders_db', dbname: 'orders_db', host: `${azureName()}.postgres.database.azure.com`, sslmode: 'require' });
+    expect(await login(creds)).toBe('orders_db');
+
+    fake.removeLock(id, 'DoNotDeleteLock'); // (the next test covers deletion under the lock)
     await co.deleteNamespacedCustomObject({ ...ref('postgresqldatabases'), name: 'orders-db' });
     await reconcileUntil(rec.database, { namespace: ns, name: 'orders-db' }, () => gone(() => getDb('orders-db')), { timeoutMs: 60_000, maxDelayMs: 200 });
-    // Core skips the drop for a database it never marked provisioned (status.backend unset because
-    // of the gap below), so the ARM deletion hook is driven directly here.
-    const server = await getServer('flex');
-    const handled = await backend.database!.deleteDatabase!(fakeOp(), { namespace: ns, name: 'flex', uid: server.metadata.uid ?? '', spec: server.spec, state: { serverName: azureName() } }, { namespace: ns, name: 'orders-db', uid: '', spec: { serverRef: { name: 'flex' }, credentialsSecret: 'x' }, databaseName: 'orders_db', userName: 'orders_db' });
-    // The server's delete lock covers its databases in ARM: the hook leaves the drop to core's SQL.
-    expect(handled).toBe(false);
-    fake.removeLock(id, 'DoNotDeleteLock');
-    const handledUnlocked = await backend.database!.deleteDatabase!(fakeOp(), { namespace: ns, name: 'flex', uid: server.metadata.uid ?? '', spec: server.spec, state: { serverName: azureName() } }, { namespace: ns, name: 'orders-db', uid: '', spec: { serverRef: { name: 'flex' }, credentialsSecret: 'x' }, databaseName: 'orders_db', userName: 'orders_db' });
-    expect(handledUnlocked).toBe(true);
     expect(fake.get(`${id}/databases/orders_db`)).toBeUndefined();
     expect((await postgres.psql("SELECT count(*) FROM pg_database WHERE datname = 'orders_db'")).stdout.trim()).toBe('0');
+    expect(fake.writes(/databases\/orders_db$/).map((w) => w.method)).toEqual(['PUT', 'DELETE']);
   });
 
-  // KNOWN CORE GAP (same as on AWS): core gives each database OWNER <its role>; Azure's admin is
-  // not a superuser, and PostgreSQL allows that only to members of the role, which core does not
-  // grant yet ("must be member of role"). Flip to `it` once core grants the membership.
-  it.fails('database: its Secret logs in (needs core to grant the non-superuser admin membership)', async () => {
+  it('database under the server lock: ARM refuses the delete (ScopeLocked), the database is dropped over SQL instead', async () => {
+    const id = serverId();
+    await reconcileUntil(rec.server, { namespace: ns, name: 'flex' }, async () => fake.lockNames(id).length === 1, { timeoutMs: 30_000, maxDelayMs: 200 });
     await createDbCr('shop-db');
-    await reconcileUntil(rec.database, { namespace: ns, name: 'shop-db' }, async () => readyOf(await getDb('shop-db'))?.status === 'True', { timeoutMs: 15_000, maxDelayMs: 200 });
-    const creds = await secretData('shop-db-creds');
-    expect(creds).toMatchObject({ username: 'shop_db', dbname: 'shop_db', host: `${azureName()}.postgres.database.azure.com` });
-    expect(await login(creds)).toBe('shop_db');
+    await reconcileUntil(rec.database, { namespace: ns, name: 'shop-db' }, async () => readyOf(await getDb('shop-db'))?.status === 'True', { timeoutMs: 30_000, maxDelayMs: 200 });
+    expect(await login(await secretData('shop-db-creds'))).toBe('shop_db');
+    await co.deleteNamespacedCustomObject({ ...ref('postgresqldatabases'), name: 'shop-db' });
+    await reconcileUntil(rec.database, { namespace: ns, name: 'shop-db' }, () => gone(() => getDb('shop-db')), { timeoutMs: 60_000, maxDelayMs: 200 });
+    expect(fake.requests.some((r) => r.method === 'DELETE' && r.path.endsWith('/databases/shop_db') && r.status === 409)).toBe(true);
+    expect((await postgres.psql("SELECT count(*) FROM pg_database WHERE datname = 'shop_db'")).stdout.trim()).toBe('0');
   });
 
   it('deleting the server meets the lock: Ready=False DeletionLocked with the command; after removing the lock it is deleted', async () => {
     const id = serverId();
-    for (const db of ['shop-db']) {
-      await co.deleteNamespacedCustomObject({ ...ref('postgresqldatabases'), name: db }).catch(() => undefined);
-      await reconcileUntil(rec.database, { namespace: ns, name: db }, () => gone(() => getDb(db)), { timeoutMs: 60_000, maxDelayMs: 200 });
-    }
-    // The lock removed above is set again by the next reconcile (drift).
     await reconcileUntil(rec.server, { namespace: ns, name: 'flex' }, async () => fake.lockNames(id).length === 1, { timeoutMs: 30_000, maxDelayMs: 200 });
     await co.deleteNamespacedCustomObject({ ...ref('postgresqlservers'), name: 'flex' });
     await reconcileUntil(rec.server, { namespace: ns, name: 'flex' }, async () => readyOf(await getServer('flex'))?.reason === 'DeletionLocked', { timeoutMs: 30_000, maxDelayMs: 200 });

@@ -14,7 +14,7 @@ import {
   type Progress, type ServerObservation, type ServerRequest,
 } from '@hybridcloud-postgresql/core';
 import {
-  TAG_MARKED_FOR_DELETION, decodeOperation, deletionLockedError, desiredFirewallRules, diffFirewallRules, encodeOperation, isEmptyDiff,
+  TAG_MARKED_FOR_DELETION, decodeOperation, deletionLockedError, isOperationFailure, desiredFirewallRules, diffFirewallRules, encodeOperation, isEmptyDiff,
   isNotFound, isScopeLocked, mergedTags, operationFailed, ownership, pollOnce, serverName, subnetId, toBackendError,
   type FirewallDiff, type Locks, type PollerLike,
 } from '@hybridcloud-postgresql/azure-common';
@@ -347,8 +347,11 @@ export class SingleBackend implements Backend {
           await op.saveState({ [K_OPERATION]: null });
           return undefined;
       }
-    } catch {
+    } catch (err) {
       await op.saveState({ [K_OPERATION]: null });
+      // Restoring polls once: an operation that already failed surfaces here.
+      if (isOperationFailure(err) || /"status":"(failed|canceled)"/.test(saved.token)) throw operationFailed(`The ${saved.kind} of single server ${name}`, err);
+      // An unreadable token (SDK upgrade): forget it and look at the server instead.
       return undefined;
     }
     let outcome;

@@ -16,7 +16,7 @@ import {
 import {
   TAG_MARKED_FOR_DELETION, decodeOperation, deletionLockedError, isOperationFailure, desiredFirewallRules, diffFirewallRules, encodeOperation, isEmptyDiff,
   isNotFound, isScopeLocked, mergedTags, operationFailed, ownership, pollOnce, serverName, subnetId, toBackendError,
-  type FirewallDiff, type Locks, type PollerLike,
+  InflightOperations, type FirewallDiff, type Locks, type PollerLike,
 } from '@hybridcloud-postgresql/azure-common';
 import type { SingleConfig } from './config.js';
 import { createBody, desiredServer, diffServer, resolveVersion, validate, type Warning } from './desired.js';
@@ -48,6 +48,7 @@ interface Plan {
   lockMissing: boolean;
   restart: boolean;
   privateEndpoint?: 'create' | 'wait' | { ip: string; recordMissing: boolean };
+  inflight: number;
 }
 
 export interface SingleBackendDeps {
@@ -72,6 +73,7 @@ export class SingleBackend implements Backend {
     highAvailability: false,
   };
   private readonly pollIntervalMs: number;
+  private readonly inflight = new InflightOperations();
 
   constructor(private readonly cfg: SingleConfig, private readonly deps: SingleBackendDeps) {
     this.pollIntervalMs = deps.pollIntervalMs ?? 2_000;
@@ -130,19 +132,25 @@ export class SingleBackend implements Backend {
       this.cfg.lock_from_deletion ? this.deps.locks.isLocked(server.id ?? this.serverId(name), op.signal) : Promise.resolve(true),
       this.cfg.network.create_private_endpoint ? this.privateEndpointState(op, name) : Promise.resolve(undefined),
     ]);
-    const firewall = publicAccess
+    const running = await this.inflight.settle(`${name}/`, op.signal);
+    const busy = (kind: string, n: string) => running.has(`${name}/${kind}/${n.toLowerCase()}`);
+    const firewall0 = publicAccess
       ? diffFirewallRules(desiredFirewallRules(this.cfg.parameters.network.firewall_rules, s.spec.network?.firewallRules, this.cfg.network.allow_azure_services), rules)
       : { upsert: [], remove: [] };
     const wantedVnet: VnetRuleWanted[] = publicAccess ? this.cfg.network.vnets.map((v) => ({ name: `${v.vnet}-${v.subnet}`, subnetId: subnetId(this.cfg.subscription_id, this.rg, v.vnet, v.subnet) })) : [];
-    const vnetDiff = {
+    const firewall = { upsert: firewall0.upsert.filter((r) => !busy('fw', r.name)), remove: firewall0.remove.filter((r) => !busy('fw', r)) };
+    const vnetDiff0 = {
       upsert: wantedVnet.filter((w) => !vnetRules.some((l) => l.name?.toLowerCase() === w.name.toLowerCase() && l.virtualNetworkSubnetId?.toLowerCase() === w.subnetId.toLowerCase())),
       remove: vnetRules.filter((l) => l.name && !wantedVnet.some((w) => w.name.toLowerCase() === l.name!.toLowerCase())).map((l) => l.name!),
     };
-    const { parameters, warnings } = this.parameterPlan(s, configs);
+    const vnetDiff = { upsert: vnetDiff0.upsert.filter((r) => !busy('vnet', r.name)), remove: vnetDiff0.remove.filter((r) => !busy('vnet', r)) };
+    const planned = this.parameterPlan(s, configs);
+    const parameters = planned.parameters.filter((p) => !busy('cfg', p.name));
+    const warnings = planned.warnings;
     this.report(op, [...d.warnings, ...diff.warnings, ...warnings]);
     return {
       server, changes: diff.changes, patch: diff.patch, firewall, vnetRules: vnetDiff, parameters, lockMissing: !locked,
-      restart: s.state[K_RESTART] === 'true', ...(pe ? { privateEndpoint: pe } : {}),
+      restart: s.state[K_RESTART] === 'true', inflight: running.size, ...(pe ? { privateEndpoint: pe } : {}),
     };
   }
 
@@ -217,10 +225,10 @@ export class SingleBackend implements Backend {
     if (plan.lockMissing) await this.deps.locks.ensure(server.id ?? this.serverId(name), `Set by hybrid-cloud-postgresql-operator for ${s.namespace}/${s.name}: lock_from_deletion`, op.signal);
     if (!isEmptyDiff(plan.firewall) || plan.vnetRules.upsert.length > 0 || plan.vnetRules.remove.length > 0) {
       await Promise.all([
-        ...plan.firewall.upsert.map((r) => this.start(`firewall rule ${r.name}`, () => this.client.firewallRules.beginCreateOrUpdate(this.rg, name, r.name, { startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress }, { abortSignal: op.signal }))),
-        ...plan.firewall.remove.map((r) => this.start(`deleting firewall rule ${r}`, () => this.client.firewallRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))),
-        ...plan.vnetRules.upsert.map((r) => this.start(`VNet rule ${r.name}`, () => this.client.virtualNetworkRules.beginCreateOrUpdate(this.rg, name, r.name, { virtualNetworkSubnetId: r.subnetId, ignoreMissingVnetServiceEndpoint: true }, { abortSignal: op.signal }))),
-        ...plan.vnetRules.remove.map((r) => this.start(`deleting VNet rule ${r}`, () => this.client.virtualNetworkRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))),
+        ...plan.firewall.upsert.map((r) => this.start(`firewall rule ${r.name}`, `${name}/fw/${r.name.toLowerCase()}`, () => this.client.firewallRules.beginCreateOrUpdate(this.rg, name, r.name, { startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress }, { abortSignal: op.signal }))),
+        ...plan.firewall.remove.map((r) => this.start(`deleting firewall rule ${r}`, `${name}/fw/${r.toLowerCase()}`, () => this.client.firewallRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))),
+        ...plan.vnetRules.upsert.map((r) => this.start(`VNet rule ${r.name}`, `${name}/vnet/${r.name.toLowerCase()}`, () => this.client.virtualNetworkRules.beginCreateOrUpdate(this.rg, name, r.name, { virtualNetworkSubnetId: r.subnetId, ignoreMissingVnetServiceEndpoint: true }, { abortSignal: op.signal }))),
+        ...plan.vnetRules.remove.map((r) => this.start(`deleting VNet rule ${r}`, `${name}/vnet/${r.toLowerCase()}`, () => this.client.virtualNetworkRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))),
       ]);
       return this.pending(`network rules of single server ${name}`);
     }
@@ -239,10 +247,11 @@ export class SingleBackend implements Backend {
     if (plan.parameters.length > 0) {
       if (plan.parameters.some((p) => p.needsRestart) && s.state[K_RESTART] !== 'true') await op.saveState({ [K_RESTART]: 'true' });
       for (const p of plan.parameters) {
-        await this.start(`server parameter ${p.name}`, () => this.client.configurations.beginCreateOrUpdate(this.rg, name, p.name, { value: p.value, source: 'user-override' }, { abortSignal: op.signal }));
+        await this.start(`server parameter ${p.name}`, `${name}/cfg/${p.name.toLowerCase()}`, () => this.client.configurations.beginCreateOrUpdate(this.rg, name, p.name, { value: p.value, source: 'user-override' }, { abortSignal: op.signal }));
       }
       return this.pending(`server parameters of single server ${name}: ${plan.parameters.map((p) => p.name).join(', ')}`);
     }
+    if (plan.inflight > 0) return this.pending(`${plan.inflight} change(s) of single server ${name} still running in Azure`);
     if (plan.restart) {
       try {
         const poller = await this.client.servers.beginRestart(this.rg, name, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs });
@@ -272,7 +281,7 @@ export class SingleBackend implements Backend {
     }
     if (this.cfg.server_delete_fake) {
       if (server.tags?.[TAG_MARKED_FOR_DELETION] === 'yes') return { state: 'gone' };
-      await this.start(`tagging single server ${name}`, () => this.client.servers.beginUpdate(this.rg, name, { tags: mergedTags(server.tags, { [TAG_MARKED_FOR_DELETION]: 'yes' }) }, { abortSignal: op.signal }));
+      await this.start(`tagging single server ${name}`, undefined, () => this.client.servers.beginUpdate(this.rg, name, { tags: mergedTags(server.tags, { [TAG_MARKED_FOR_DELETION]: 'yes' }) }, { abortSignal: op.signal }));
       return this.pending(`tagging single server ${name} as marked for deletion (server_delete_fake); it is not deleted`);
     }
     if (server.userVisibleState === 'Dropping') return this.pending(`single server ${name} is being deleted`);
@@ -430,9 +439,10 @@ export class SingleBackend implements Backend {
     return out;
   }
 
-  private async start(what: string, begin: () => Promise<unknown>): Promise<void> {
+  private async start(what: string, key: string | undefined, begin: () => Promise<PollerLike>): Promise<void> {
     try {
-      await begin();
+      const poller = await begin();
+      if (key && !poller.isDone()) this.inflight.add(key, poller);
     } catch (err) {
       throw toBackendError(err, what);
     }
@@ -480,5 +490,6 @@ function describePlan(p: Plan): string[] {
   else if (p.privateEndpoint?.recordMissing) out.push('private DNS record');
   if (p.parameters.length) out.push(`server parameters: ${p.parameters.map((x) => x.name).join(', ')}`);
   if (p.restart) out.push('restart pending');
+  if (p.inflight) out.push(`${p.inflight} change(s) still running in Azure`);
   return out;
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyCrds, createTestNamespace, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
-import { kubectl, parseAllDocuments, parseYaml, REPO, stringify, type K8sObject } from '../charts/test/helpers.js';
+import { kubectl, parseAllDocuments, parseYaml, REPO, stringify, unimplementedBackends, type K8sObject } from '../charts/test/helpers.js';
 
 const DIR = import.meta.dirname;
 const EXPECTED = ['aurora.yaml', 'aws.yaml', 'azure-extensions.yaml', 'azure-flexible-firewall.yaml', 'helm.yaml', 'local.yaml', 'simple.yaml', 'two-teams.yaml', 'yugabyte.yaml'];
@@ -58,7 +58,13 @@ describe.each(files)('%s', (file) => {
   });
 
   const snippet = adminConfigSnippet(readFileSync(join(DIR, file), 'utf8'));
-  it.runIf(snippet !== undefined)('has an admin-config snippet the operator accepts (check-config)', () => {
+  it.runIf(snippet !== undefined)('has an admin-config snippet the operator accepts (check-config)', async (ctx) => {
+    const doc = parseYaml(snippet!) as { backend: string; allowed_backends?: string[] };
+    const waiting = (unimplementedBackends()).filter((id) => [doc.backend, ...(doc.allowed_backends ?? [])].includes(id));
+    if (waiting.length) {
+      console.warn(`${file}: backend ${waiting.join(', ')} not implemented yet, its config snippet is not checked`);
+      ctx.skip();
+    }
     const cli = join(REPO, 'packages', 'core', 'dist', 'cli.js');
     if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (pnpm run build)`);
     const dir = mkdtempSync(join(tmpdir(), 'example-config-'));

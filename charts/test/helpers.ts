@@ -106,3 +106,23 @@ export function pnpmBin(): string {
   for (const d of existsSync(cache) ? readdirSync(cache) : []) if (existsSync(join(cache, d, 'node_modules', '.bin', 'pnpm'))) return join(cache, d, 'node_modules', '.bin', 'pnpm');
   throw new Error('pnpm not found (PATH or the toolchain cache)');
 }
+
+/**
+ * First-party backend ids whose package (in packagesDir) does not default-export a definition yet
+ * (a placeholder until its issue lands). Tests skip those with a note instead of failing on them.
+ */
+export function unimplementedBackends(packagesDir = join(REPO, 'packages')): string[] {
+  const missing: string[] = [];
+  for (const dir of readdirSync(packagesDir)) {
+    const pkgFile = join(packagesDir, dir, 'package.json');
+    if (!existsSync(pkgFile)) continue;
+    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { hybridcloudPostgresqlBackend?: { id: string }; main?: string };
+    if (!pkg.hybridcloudPostgresqlBackend) continue;
+    const entry = join(packagesDir, dir, pkg.main ?? 'dist/index.js');
+    // A placeholder package has no default export made with defineBackend() (read, not imported:
+    // importing every cloud SDK costs seconds per package).
+    const code = existsSync(entry) ? readFileSync(entry, 'utf8') : '';
+    if (!/export default defineBackend\(/.test(code)) missing.push(pkg.hybridcloudPostgresqlBackend.id);
+  }
+  return missing.sort();
+}

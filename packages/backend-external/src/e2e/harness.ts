@@ -4,7 +4,7 @@
  * (`pnpm exec tsc -b packages/core packages/backend-external`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
@@ -15,6 +15,9 @@ import { freePort, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 
 export const REPO = resolve(import.meta.dirname, '..', '..', '..', '..');
 export const CLI = join(REPO, 'packages', 'core', 'dist', 'cli.js');
+/** The V8 flags of the image (Dockerfile `ENV NODE_OPTIONS="…"`), read from there so tests and benchmarks run what ships. */
+export const OPERATOR_NODE_OPTIONS =
+  process.env['HC_OPERATOR_NODE_OPTIONS'] ?? /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(join(REPO, 'Dockerfile'), 'utf8'))?.[1] ?? '';
 
 export function assertBuilt(): void {
   for (const f of [CLI, join(REPO, 'packages', 'backend-external', 'dist', 'index.js')]) {
@@ -61,6 +64,8 @@ export async function startOperator(o: StartOperatorOptions): Promise<OperatorPr
       HYBRIDCLOUD_PLUGIN_PATHS: join(REPO, 'packages'),
       POD_NAME: o.id ?? `operator-${process.pid}-${Date.now()}`,
       HOSTNAME: o.id ?? `operator-${process.pid}-${Date.now()}`,
+      // The V8 flags the image runs the operator with (Dockerfile ENV NODE_OPTIONS), so benchmarks measure that.
+      NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
       ...(o.env ?? {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -132,12 +132,14 @@ export class FlexibleBackend implements Backend {
     const diff = diffServer(d, server);
     const name = server.name!;
     const publicServer = !server.network?.delegatedSubnetResourceId;
+    // Settle our running operations first: a list read before an operation we then see finish
+    // would still show its old state, and the diff would send the same change twice.
+    const running = await this.inflight.settle(`${name}/`, op.signal);
     const [rules, configs, locked] = await Promise.all([
       publicServer ? this.collect(() => this.client.firewallRules.listByServer(this.rg, name, { abortSignal: op.signal }), 'FirewallRules.listByServer') : Promise.resolve([] as FirewallRule[]),
       this.collect(() => this.client.configurations.listByServer(this.rg, name, { abortSignal: op.signal }), 'Configurations.listByServer'),
       this.cfg.lock_from_deletion ? this.locks.isLocked(server.id ?? this.serverId(name), op.signal) : Promise.resolve(true),
     ]);
-    const running = await this.inflight.settle(`${name}/`, op.signal);
     const diff0 = publicServer ? firewallPlan(this.cfg, s, rules) : { upsert: [], remove: [] };
     const firewall = { upsert: diff0.upsert.filter((r) => !running.has(`${name}/fw/${r.name.toLowerCase()}`)), remove: diff0.remove.filter((r) => !running.has(`${name}/fw/${r.toLowerCase()}`)) };
     const params0 = parameterPlan(this.cfg, s, configs);

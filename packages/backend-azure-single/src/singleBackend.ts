@@ -125,6 +125,8 @@ export class SingleBackend implements Backend {
     const d = desiredServer(this.cfg, s);
     const diff = diffServer(this.cfg, d, server);
     const publicAccess = (server.publicNetworkAccess ?? 'Enabled') === 'Enabled';
+    // Settle our running operations before listing (see the flexible backend): no change sent twice.
+    const running = await this.inflight.settle(`${name}/`, op.signal);
     const [rules, vnetRules, configs, locked, pe] = await Promise.all([
       publicAccess ? this.collect(() => this.client.firewallRules.listByServer(this.rg, name, { abortSignal: op.signal }), 'FirewallRules.listByServer') : Promise.resolve([] as FirewallRule[]),
       publicAccess ? this.collect(() => this.client.virtualNetworkRules.listByServer(this.rg, name, { abortSignal: op.signal }), 'VirtualNetworkRules.listByServer') : Promise.resolve([] as VirtualNetworkRule[]),
@@ -132,7 +134,6 @@ export class SingleBackend implements Backend {
       this.cfg.lock_from_deletion ? this.deps.locks.isLocked(server.id ?? this.serverId(name), op.signal) : Promise.resolve(true),
       this.cfg.network.create_private_endpoint ? this.privateEndpointState(op, name) : Promise.resolve(undefined),
     ]);
-    const running = await this.inflight.settle(`${name}/`, op.signal);
     const busy = (kind: string, n: string) => running.has(`${name}/${kind}/${n.toLowerCase()}`);
     const firewall0 = publicAccess
       ? diffFirewallRules(desiredFirewallRules(this.cfg.parameters.network.firewall_rules, s.spec.network?.firewallRules, this.cfg.network.allow_azure_services), rules)

@@ -3,6 +3,9 @@
  * serialized state on the CR (Op.saveState), and on the next reconcile restore it
  * (`resumeFrom`) and poll once.
  */
+import type { Op } from '@hybridcloud-postgresql/core';
+import { isNotFound, isOperationFailure, operationFailed, toBackendError } from './errors.js';
+
 export interface PollerLike {
   poll(options?: { abortSignal?: AbortSignal }): Promise<void>;
   isDone(): boolean;
@@ -91,4 +94,73 @@ export class InflightOperations {
     }
     return running;
   }
+}
+
+export interface ResumeOptions {
+  resumeFrom: string;
+  abortSignal: AbortSignal;
+  updateIntervalInMs: number;
+}
+
+export interface ContinueSavedOperation {
+  /** Backend state key holding the saved operation. */
+  key: string;
+  /** Human name of the resource, e.g. 'flexible server team-a-db'. */
+  what: string;
+  pollIntervalMs: number;
+  /** Rebuilds the SDK poller of a saved kind ('create', 'update', …); undefined for an unknown kind. */
+  resume(kind: string, opts: ResumeOptions): Promise<PollerLike> | undefined;
+  /** State keys to clear when an update failed (e.g. the applied-password marker). */
+  clearOnFailedUpdate?: readonly string[];
+}
+
+/**
+ * Polls the server operation saved in the CR's state once (operations outlive the operator:
+ * the poller's resume token is kept, never a blocking wait). Returns a message while it runs and
+ * clears it when done; a failed operation becomes a BackendError with Azure's message.
+ */
+export async function continueSavedOperation(op: Op, state: Readonly<Record<string, string>>, c: ContinueSavedOperation): Promise<string | undefined> {
+  const saved = decodeOperation(state[c.key]);
+  if (!saved) return undefined;
+  let poller: PollerLike;
+  try {
+    const resumed = c.resume(saved.kind, { resumeFrom: saved.token, abortSignal: op.signal, updateIntervalInMs: c.pollIntervalMs });
+    if (!resumed) {
+      await op.saveState({ [c.key]: null });
+      return undefined;
+    }
+    poller = await resumed;
+  } catch (err) {
+    await op.saveState({ [c.key]: null });
+    // Restoring polls once: an operation that already failed surfaces here.
+    if (isOperationFailure(err) || /"status":"(failed|canceled)"/.test(saved.token)) throw operationFailed(`The ${saved.kind} of ${c.what}`, err);
+    // An unreadable token (SDK upgrade): forget it and look at the resource instead.
+    return undefined;
+  }
+  let outcome: PollOutcome;
+  try {
+    outcome = await pollOnce(poller, op.signal);
+  } catch (err) {
+    if (isNotFound(err) && saved.kind === 'delete') outcome = { status: 'succeeded' };
+    else throw toBackendError(err, `polling the ${saved.kind} operation of ${c.what}`);
+  }
+  if (outcome.status === 'running') {
+    const minutes = Math.floor((Date.now() - saved.at) / 60_000);
+    return `Azure is still working on the ${saved.kind} of ${c.what}${minutes > 0 ? ` (${minutes} min so far)` : ''}`;
+  }
+  const failedUpdate = outcome.status === 'failed' && saved.kind === 'update';
+  await op.saveState({ [c.key]: null, ...(failedUpdate ? Object.fromEntries((c.clearOnFailedUpdate ?? []).map((k) => [k, null])) : {}) });
+  if (outcome.status === 'failed') throw operationFailed(`The ${saved.kind} of ${c.what}`, outcome.error);
+  return undefined;
+}
+
+/** Drains an ARM list (pager) into an array, mapping SDK errors. */
+export async function collectAll<T>(list: () => AsyncIterable<T>, what: string): Promise<T[]> {
+  const out: T[] = [];
+  try {
+    for await (const x of list()) out.push(x);
+  } catch (err) {
+    throw toBackendError(err, what);
+  }
+  return out;
 }

@@ -12,8 +12,8 @@ import {
   type Progress, type ServerObservation, type ServerRequest,
 } from '@hybridcloud-postgresql/core';
 import {
-  TAG_MARKED_FOR_DELETION, decodeOperation, deletionLockedError, isOperationFailure, encodeOperation, isEmptyDiff, isNotFound, isScopeLocked,
-  mergedTags, operationFailed, ownership, pollOnce, serverName, toBackendError, InflightOperations, type FirewallDiff, type Locks, type PollerLike,
+  TAG_MARKED_FOR_DELETION, collectAll, continueSavedOperation, decodeOperation, deletionLockedError, encodeOperation, isEmptyDiff, isNotFound, isScopeLocked,
+  mergedTags, operationFailed, ownership, serverName, toBackendError, InflightOperations, type FirewallDiff, type Locks, type PollerLike,
 } from '@hybridcloud-postgresql/azure-common';
 import type { FlexibleConfig } from './config.js';
 import {
@@ -136,8 +136,8 @@ export class FlexibleBackend implements Backend {
     // would still show its old state, and the diff would send the same change twice.
     const running = await this.inflight.settle(`${name}/`, op.signal);
     const [rules, configs, locked] = await Promise.all([
-      publicServer ? this.collect(() => this.client.firewallRules.listByServer(this.rg, name, { abortSignal: op.signal }), 'FirewallRules.listByServer') : Promise.resolve([] as FirewallRule[]),
-      this.collect(() => this.client.configurations.listByServer(this.rg, name, { abortSignal: op.signal }), 'Configurations.listByServer'),
+      publicServer ? collectAll(() => this.client.firewallRules.listByServer(this.rg, name, { abortSignal: op.signal }), 'FirewallRules.listByServer') : Promise.resolve([] as FirewallRule[]),
+      collectAll(() => this.client.configurations.listByServer(this.rg, name, { abortSignal: op.signal }), 'Configurations.listByServer'),
       this.cfg.lock_from_deletion ? this.locks.isLocked(server.id ?? this.serverId(name), op.signal) : Promise.resolve(true),
     ]);
     const diff0 = publicServer ? firewallPlan(this.cfg, s, rules) : { upsert: [], remove: [] };
@@ -327,42 +327,22 @@ export class FlexibleBackend implements Backend {
    * Polls a saved operation once. Returns a message while it runs; clears it when done; a failed
    * operation becomes Ready=False with Azure's message (and is not retried until the next resync).
    */
-  private async continueOperation(op: Op, s: ServerRequest, name: string): Promise<string | undefined> {
-    const saved = decodeOperation(s.state[K_OPERATION]);
-    if (!saved) return undefined;
-    const opts = { resumeFrom: saved.token, abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs };
-    let poller: PollerLike;
-    try {
-      switch (saved.kind) {
-        case 'create': poller = await this.client.servers.beginCreateOrUpdate(this.rg, name, {} as Server, opts); break;
-        case 'update': poller = await this.client.servers.beginUpdate(this.rg, name, {}, opts); break;
-        case 'restart': poller = await this.client.servers.beginRestart(this.rg, name, opts); break;
-        case 'delete': poller = await this.client.servers.beginDelete(this.rg, name, opts); break;
-        default:
-          await op.saveState({ [K_OPERATION]: null });
-          return undefined;
-      }
-    } catch (err) {
-      await op.saveState({ [K_OPERATION]: null });
-      // Restoring polls once: an operation that already failed surfaces here.
-      if (isOperationFailure(err) || /"status":"(failed|canceled)"/.test(saved.token)) throw operationFailed(`The ${saved.kind} of flexible server ${name}`, err);
-      // An unreadable token (SDK upgrade): forget it and look at the server instead.
-      return undefined;
-    }
-    let outcome;
-    try {
-      outcome = await pollOnce(poller, op.signal);
-    } catch (err) {
-      if (isNotFound(err) && saved.kind === 'delete') outcome = { status: 'succeeded' as const };
-      else throw toBackendError(err, `polling the ${saved.kind} operation of flexible server ${name}`);
-    }
-    if (outcome.status === 'running') {
-      const minutes = Math.floor((Date.now() - saved.at) / 60_000);
-      return `Azure is still working on the ${saved.kind} of flexible server ${name}${minutes > 0 ? ` (${minutes} min so far)` : ''}`;
-    }
-    await op.saveState({ [K_OPERATION]: null, ...(outcome.status === 'failed' && saved.kind === 'update' ? { [K_PASSWORD]: null } : {}) });
-    if (outcome.status === 'failed') throw operationFailed(`The ${saved.kind} of flexible server ${name}`, outcome.error);
-    return undefined;
+  private continueOperation(op: Op, s: ServerRequest, name: string): Promise<string | undefined> {
+    return continueSavedOperation(op, s.state, {
+      key: K_OPERATION,
+      what: `flexible server ${name}`,
+      pollIntervalMs: this.pollIntervalMs,
+      clearOnFailedUpdate: [K_PASSWORD],
+      resume: (kind, opts) => {
+        switch (kind) {
+          case 'create': return this.client.servers.beginCreateOrUpdate(this.rg, name, {} as Server, opts);
+          case 'update': return this.client.servers.beginUpdate(this.rg, name, {}, opts);
+          case 'restart': return this.client.servers.beginRestart(this.rg, name, opts);
+          case 'delete': return this.client.servers.beginDelete(this.rg, name, opts);
+          default: return undefined;
+        }
+      },
+    });
   }
 
   private async getServer(op: Op, name: string): Promise<Server | undefined> {
@@ -381,15 +361,7 @@ export class FlexibleBackend implements Backend {
     }
   }
 
-  private async collect<T>(list: () => AsyncIterable<T>, what: string): Promise<T[]> {
-    const out: T[] = [];
-    try {
-      for await (const x of list()) out.push(x);
-    } catch (err) {
-      throw toBackendError(err, what);
-    }
-    return out;
-  }
+
 
   /** Starts an operation whose progress is seen by the next observation (the resource is re-read). */
   private async start(what: string, key: string | undefined, begin: () => Promise<PollerLike>): Promise<void> {

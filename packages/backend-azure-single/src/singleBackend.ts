@@ -14,8 +14,8 @@ import {
   type Progress, type ServerObservation, type ServerRequest,
 } from '@hybridcloud-postgresql/core';
 import {
-  TAG_MARKED_FOR_DELETION, decodeOperation, deletionLockedError, isOperationFailure, desiredFirewallRules, diffFirewallRules, encodeOperation, isEmptyDiff,
-  isNotFound, isScopeLocked, mergedTags, operationFailed, ownership, pollOnce, serverName, subnetId, toBackendError,
+  TAG_MARKED_FOR_DELETION, collectAll, continueSavedOperation, decodeOperation, deletionLockedError, desiredFirewallRules, diffFirewallRules, encodeOperation, isEmptyDiff,
+  isNotFound, isScopeLocked, mergedTags, ownership, serverName, subnetId, toBackendError,
   InflightOperations, type FirewallDiff, type Locks, type PollerLike,
 } from '@hybridcloud-postgresql/azure-common';
 import type { SingleConfig } from './config.js';
@@ -128,9 +128,9 @@ export class SingleBackend implements Backend {
     // Settle our running operations before listing (see the flexible backend): no change sent twice.
     const running = await this.inflight.settle(`${name}/`, op.signal);
     const [rules, vnetRules, configs, locked, pe] = await Promise.all([
-      publicAccess ? this.collect(() => this.client.firewallRules.listByServer(this.rg, name, { abortSignal: op.signal }), 'FirewallRules.listByServer') : Promise.resolve([] as FirewallRule[]),
-      publicAccess ? this.collect(() => this.client.virtualNetworkRules.listByServer(this.rg, name, { abortSignal: op.signal }), 'VirtualNetworkRules.listByServer') : Promise.resolve([] as VirtualNetworkRule[]),
-      this.collect(() => this.client.configurations.listByServer(this.rg, name, { abortSignal: op.signal }), 'Configurations.listByServer'),
+      publicAccess ? collectAll(() => this.client.firewallRules.listByServer(this.rg, name, { abortSignal: op.signal }), 'FirewallRules.listByServer') : Promise.resolve([] as FirewallRule[]),
+      publicAccess ? collectAll(() => this.client.virtualNetworkRules.listByServer(this.rg, name, { abortSignal: op.signal }), 'VirtualNetworkRules.listByServer') : Promise.resolve([] as VirtualNetworkRule[]),
+      collectAll(() => this.client.configurations.listByServer(this.rg, name, { abortSignal: op.signal }), 'Configurations.listByServer'),
       this.cfg.lock_from_deletion ? this.deps.locks.isLocked(server.id ?? this.serverId(name), op.signal) : Promise.resolve(true),
       this.cfg.network.create_private_endpoint ? this.privateEndpointState(op, name) : Promise.resolve(undefined),
     ]);
@@ -342,39 +342,22 @@ export class SingleBackend implements Backend {
 
   // ---- helpers ----------------------------------------------------------------------------------
 
-  private async continueOperation(op: Op, s: ServerRequest, name: string): Promise<string | undefined> {
-    const saved = decodeOperation(s.state[K_OPERATION]);
-    if (!saved) return undefined;
-    const opts = { resumeFrom: saved.token, abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs };
-    let poller: PollerLike;
-    try {
-      switch (saved.kind) {
-        case 'create': poller = await this.client.servers.beginCreate(this.rg, name, {} as never, opts); break;
-        case 'update': poller = await this.client.servers.beginUpdate(this.rg, name, {}, opts); break;
-        case 'restart': poller = await this.client.servers.beginRestart(this.rg, name, opts); break;
-        case 'delete': poller = await this.client.servers.beginDelete(this.rg, name, opts); break;
-        default:
-          await op.saveState({ [K_OPERATION]: null });
-          return undefined;
-      }
-    } catch (err) {
-      await op.saveState({ [K_OPERATION]: null });
-      // Restoring polls once: an operation that already failed surfaces here.
-      if (isOperationFailure(err) || /"status":"(failed|canceled)"/.test(saved.token)) throw operationFailed(`The ${saved.kind} of single server ${name}`, err);
-      // An unreadable token (SDK upgrade): forget it and look at the server instead.
-      return undefined;
-    }
-    let outcome;
-    try {
-      outcome = await pollOnce(poller, op.signal);
-    } catch (err) {
-      if (isNotFound(err) && saved.kind === 'delete') outcome = { status: 'succeeded' as const };
-      else throw toBackendError(err, `polling the ${saved.kind} operation of single server ${name}`);
-    }
-    if (outcome.status === 'running') return `Azure is still working on the ${saved.kind} of single server ${name}`;
-    await op.saveState({ [K_OPERATION]: null, ...(outcome.status === 'failed' && saved.kind === 'update' ? { [K_PASSWORD]: null } : {}) });
-    if (outcome.status === 'failed') throw operationFailed(`The ${saved.kind} of single server ${name}`, outcome.error);
-    return undefined;
+  private continueOperation(op: Op, s: ServerRequest, name: string): Promise<string | undefined> {
+    return continueSavedOperation(op, s.state, {
+      key: K_OPERATION,
+      what: `single server ${name}`,
+      pollIntervalMs: this.pollIntervalMs,
+      clearOnFailedUpdate: [K_PASSWORD],
+      resume: (kind, opts) => {
+        switch (kind) {
+          case 'create': return this.client.servers.beginCreate(this.rg, name, {} as never, opts);
+          case 'update': return this.client.servers.beginUpdate(this.rg, name, {}, opts);
+          case 'restart': return this.client.servers.beginRestart(this.rg, name, opts);
+          case 'delete': return this.client.servers.beginDelete(this.rg, name, opts);
+          default: return undefined;
+        }
+      },
+    });
   }
 
   private async getServer(op: Op, name: string): Promise<Server | undefined> {
@@ -430,15 +413,7 @@ export class SingleBackend implements Backend {
     if (typeof owner === 'object') throw terminal('NameConflict', `single server ${name} already exists and belongs to ${owner.owner}; change name_pattern or the object's name`);
   }
 
-  private async collect<T>(list: () => AsyncIterable<T>, what: string): Promise<T[]> {
-    const out: T[] = [];
-    try {
-      for await (const x of list()) out.push(x);
-    } catch (err) {
-      throw toBackendError(err, what);
-    }
-    return out;
-  }
+
 
   private async start(what: string, key: string | undefined, begin: () => Promise<PollerLike>): Promise<void> {
     try {

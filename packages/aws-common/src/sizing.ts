@@ -103,3 +103,28 @@ export function chooseSize<C>(
   }
   return byDefault();
 }
+
+/**
+ * The class a request runs with, from chooseSize's answer: a configured class (its warning, if
+ * any, goes to `warnings`), or for an instance type picked by cpu/memory an ad-hoc class
+ * `auto:<type>` that keeps the default class's storage type. validate() reports 'none' first, so
+ * reaching it here is a bug.
+ */
+export function resolvedClass<C extends { instance_type: string; storage_type?: string | undefined }>(
+  choice: SizeChoice<C>,
+  classes: Record<string, C>,
+  defaultClass: string,
+  warnings: Array<{ reason: string; message: string }>,
+): { cls: C; className: string } {
+  if (choice.kind === 'class') {
+    if (choice.warning) warnings.push(choice.warning);
+    return { cls: choice.cls, className: choice.name };
+  }
+  if (choice.kind === 'type') {
+    const base = classes[defaultClass];
+    // Every other field of a class is optional, so the instance type alone is a complete class.
+    const cls = { instance_type: choice.instanceType, ...(base?.storage_type ? { storage_type: base.storage_type } : {}) } as C;
+    return { cls, className: `auto:${choice.instanceType}` };
+  }
+  throw new Error(choice.message);
+}

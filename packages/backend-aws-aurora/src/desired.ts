@@ -8,7 +8,7 @@ import {
   AURORA_FALLBACK_TYPES,
   INSTANCE_TYPES,
   awsIdentifier,
-  chooseSize,
+  chooseSize, resolvedClass,
   desiredTags,
   fromTagList,
   identifierProblem,
@@ -96,20 +96,7 @@ export function validate(cfg: AuroraConfig, s: ServerRequest): Problem[] {
 export function desiredCluster(cfg: AuroraConfig, s: ServerRequest): { desired: DesiredCluster; warnings: Warning[] } {
   const warnings: Warning[] = [];
   const { classes, defaultClass } = effectiveClasses(cfg);
-  const choice = chooseSize(s.spec.size, classes, defaultClass, capacityOf, AURORA_FALLBACK_TYPES);
-  let cls: AuroraClass;
-  let className: string;
-  if (choice.kind === 'class') {
-    cls = choice.cls;
-    className = choice.name;
-    if (choice.warning) warnings.push(choice.warning);
-  } else if (choice.kind === 'type') {
-    const base = classes[defaultClass];
-    cls = { instance_type: choice.instanceType, ...(base?.storage_type ? { storage_type: base.storage_type } : {}) };
-    className = `auto:${choice.instanceType}`;
-  } else {
-    throw new Error(choice.message);
-  }
+  const { cls, className } = resolvedClass(chooseSize(s.spec.size, classes, defaultClass, capacityOf, AURORA_FALLBACK_TYPES), classes, defaultClass, warnings);
   const clusterId = clusterIdentifier(cfg, s);
   const window = s.spec.maintenance?.window;
   const scaling = cls.scaling_configuration;

@@ -8,7 +8,7 @@ import {
   INSTANCE_TYPES,
   RDS_FALLBACK_TYPES,
   awsIdentifier,
-  chooseSize,
+  chooseSize, resolvedClass,
   desiredTags,
   fromTagList,
   identifierProblem,
@@ -100,20 +100,7 @@ export function validate(cfg: RdsConfig, s: ServerRequest): Problem[] {
 export function desiredInstance(cfg: RdsConfig, s: ServerRequest): { desired: DesiredInstance; warnings: Warning[] } {
   const warnings: Warning[] = [];
   const { classes, defaultClass } = effectiveClasses(cfg);
-  const choice = chooseSize(s.spec.size, classes, defaultClass, capacityOf, RDS_FALLBACK_TYPES);
-  let cls: RdsClass;
-  let className: string;
-  if (choice.kind === 'class') {
-    cls = choice.cls;
-    className = choice.name;
-    if (choice.warning) warnings.push(choice.warning);
-  } else if (choice.kind === 'type') {
-    const base = classes[defaultClass];
-    cls = { instance_type: choice.instanceType, ...(base?.storage_type ? { storage_type: base.storage_type } : {}) };
-    className = `auto:${choice.instanceType}`;
-  } else {
-    throw new Error(choice.message);
-  }
+  const { cls, className } = resolvedClass(chooseSize(s.spec.size, classes, defaultClass, capacityOf, RDS_FALLBACK_TYPES), classes, defaultClass, warnings);
   const multiAz = s.spec.highavailability?.enabled ?? false;
   const window = s.spec.maintenance?.window;
   const desired: DesiredInstance = {

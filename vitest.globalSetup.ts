@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CONTROL_PLANE_ENV, CONTROL_PLANE_PENDING_ENV, connectControlPlane, ownedTempDir, readControlPlaneInfo, startControlPlane, unexpectedExits, type ControlPlane,
+  CONTROL_PLANE_ENV, CONTROL_PLANE_PENDING_ENV, connectControlPlane, ensureBinaries, ownedTempDir, readControlPlaneInfo, startControlPlane, unexpectedExits, type ControlPlane,
 } from '@hybridcloud-postgresql/testenv';
 
 /**
@@ -25,6 +25,9 @@ async function reusable(path: string | undefined): Promise<boolean> {
 }
 
 export async function setup(): Promise<void> {
+  // Binaries first, before any test starts: `npm test` has built them already (testenv prepare),
+  // but a bare `vitest run` on a cold machine must not spend the build inside a hook's timeout.
+  await ensureBinaries();
   const given = process.env[CONTROL_PLANE_ENV];
   if (await reusable(given)) {
     process.stderr.write(`[testenv] reusing the control plane of ${given}\n`);

@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # Entry point of the npm scripts: `npm test`, `npm run demo`, `npm run testenv -- up`, `npm run bench`.
+# On a fresh machine the first run installs what is missing (system packages, Node 24 + pnpm, the
+# workspace, the Go-built binaries) before anything else starts; later runs find it all cached.
 set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cmd="${1:-}"; shift || true
 [ "$cmd" = testenv ] && export HYBRIDCLOUD_BUILD="${HYBRIDCLOUD_BUILD:-packages/testenv}"
-source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
+
+# A cold start measured in a fresh clone with empty caches (scripts/test-cold.sh).
+if [ "$cmd" = test:cold ]; then exec bash "$here/test-cold.sh" "$@"; fi
+# System packages (PostgreSQL, Python venv for moto, Go); quiet and quick when present.
+case "$cmd" in test|demo|bench|testenv) bash "$here/install-system-deps.sh" ;; esac
+source "$here/toolchain.sh"
+# etcd, kube-apiserver, kube-controller-manager, kubectl, helm built (with a progress line each),
+# PostgreSQL and moto found: before the first test or demo step, so no hook waits on a build.
+case "$cmd" in test|demo|bench) node packages/testenv/dist/cli.js prepare ;; esac
 
 case "$cmd" in
   test)    exec pnpm run -s test:all "$@" ;;

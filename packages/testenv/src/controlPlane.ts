@@ -37,7 +37,7 @@ export interface ControlPlaneInfo {
   kubeconfigPath: string;
   ca: CertificateAuthority;
   bin: ControlPlane['bin'];
-  pids: { etcd: number; kubeApiserver: number };
+  pids: { etcd: number; kubeApiserver: number; kubeControllerManager: number };
   etcdEndpoint: string;
 }
 
@@ -46,6 +46,12 @@ export const ADMIN_USER = 'testenv-admin';
 export interface StartControlPlaneOptions {
   /** Also copy process output to files in this directory (the detached CLI does). */
   logDir?: string;
+  /**
+   * Run kube-controller-manager with the controllers a cluster uses for object lifecycles (garbage
+   * collector, namespace deletion, service accounts and their tokens). Default on: without it
+   * ownerReferences never cascade and a deleted namespace stays Terminating forever.
+   */
+  controllerManager?: boolean;
   onUnexpectedExit?: (error: Error) => void;
 }
 
@@ -65,7 +71,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
     const log = (name: string): { logFile?: string } => (opts.logDir ? { logFile: join(opts.logDir, `${name}.log`) } : {});
     const childOpts = { ...(opts.onUnexpectedExit ? { onUnexpectedExit: opts.onUnexpectedExit } : {}) };
 
-    const pids = { etcd: 0, kubeApiserver: 0 };
+    const pids = { etcd: 0, kubeApiserver: 0, kubeControllerManager: 0 };
     const etcdEndpoint = await startOnFreePort('etcd', async (port) => {
       const endpoint = `http://127.0.0.1:${port}`;
       const etcd = supervise('etcd', bins.etcd, [
@@ -112,6 +118,41 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
       pids.kubeApiserver = apiserver.pid;
       return server;
     });
+
+    if (opts.controllerManager ?? true) {
+      const kcmKubeconfig = join(dir, 'kube-controller-manager.kubeconfig');
+      // system:masters: the controllers run with this one identity (no per-controller ServiceAccounts).
+      const kcmCert = issueClientCert(ca, 'system:kube-controller-manager', ['system:masters']);
+      writeKubeconfig(makeKubeConfig(server, ca.certPem, { name: 'system:kube-controller-manager', ...kcmCert }), kcmKubeconfig);
+      pids.kubeControllerManager = await startOnFreePort('kube-controller-manager', async (port) => {
+        const kcm = supervise('kube-controller-manager', bins['kube-controller-manager'], [
+          `--kubeconfig=${kcmKubeconfig}`,
+          `--authentication-kubeconfig=${kcmKubeconfig}`,
+          `--authorization-kubeconfig=${kcmKubeconfig}`,
+          // What makes deletion behave as on a cluster: ownerReference cascades, namespace lifecycle,
+          // the default ServiceAccount and its tokens. No node, pod or workload controllers: the
+          // kubelet simulator plays that part where a test needs it.
+          '--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller',
+          `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+          `--root-ca-file=${join(dir, 'ca.crt')}`,
+          '--use-service-account-credentials=false',
+          '--leader-elect=false',
+          `--secure-port=${port}`,
+          '--bind-address=127.0.0.1',
+          `--cert-dir=${join(dir, 'kcm-certs')}`,
+          // A test's namespace delete should finish in seconds, not after the default resyncs.
+          '--concurrent-namespace-syncs=5',
+          '--concurrent-gc-syncs=20',
+          '-v=1',
+        ], { ...log('kube-controller-manager'), ...childOpts });
+        children.push(kcm);
+        await waitUntil('kube-controller-manager', () => healthz(`https://127.0.0.1:${port}/healthz`), { child: kcm, timeoutMs: 60_000, intervalMs: 200 }).catch(async (err) => {
+          await kcm.stop('SIGKILL');
+          throw err;
+        });
+        return kcm.pid;
+      });
+    }
 
     const info: ControlPlaneInfo = {
       server,
@@ -183,6 +224,19 @@ export function connectControlPlane(info: ControlPlaneInfo, stop: () => Promise<
     stop,
   };
   return cp;
+}
+
+/** kube-controller-manager serves /healthz with a self-signed certificate and without authentication. */
+function healthz(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(url, { rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
 }
 
 function readyz(server: string, caPem: string, client: { certPem: string; keyPem: string }): Promise<boolean> {

@@ -5,7 +5,7 @@ export { useControlPlane, usePostgres, useMoto, createTestNamespace, CONTROL_PLA
 export { ownedTempDir, sweepOrphanTempDirs } from './tempDirs.js';
 export { applyCrds, crdFiles, CRD_CHART_TEMPLATES } from './crds.js';
 export { makeKubeConfig, writeKubeconfig, type Credential } from './kubeconfig.js';
-export { ensureBinary, ensureBinaries, describeBinary, cacheDir, REPO_ROOT, type BinaryName } from './binaries.js';
+export { ensureBinary, ensureBinaries, describeBinary, helmStamp, ALL_BINARIES, cacheDir, REPO_ROOT, type BinaryName } from './binaries.js';
 export { supervise, unexpectedExits, ChildDiedError, type Supervised } from './processes.js';
 export { freePort, waitUntil } from './net.js';
 export { runTool, type ToolResult } from './tools.js';

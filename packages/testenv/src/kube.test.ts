@@ -114,3 +114,31 @@ afterAll(async () => {
   // The namespace stays Terminating (no controller-manager); delete it anyway so it is marked.
   await core?.deleteNamespace({ name: ns }).catch(() => undefined);
 });
+
+describe('kube-controller-manager', () => {
+  it('cascades ownerReferences: deleting the owner deletes what it owns (garbage collector)', async () => {
+    const owner = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'gc-owner' } } });
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'gc-owned', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'gc-owner', uid: owner.metadata!.uid! }] }, stringData: { k: 'v' } },
+    });
+    await core.deleteNamespacedConfigMap({ namespace: ns, name: 'gc-owner' });
+    await expect.poll(async () => core.readNamespacedSecret({ namespace: ns, name: 'gc-owned' }).then(() => 'exists', (e) => code(e)), { timeout: 30_000, interval: 200 }).toBe(404);
+  });
+
+  it('deletes a namespace as a cluster does: content removed, finalizers respected, then the namespace goes', async () => {
+    const victim = await createTestNamespace(cp, 'ns-delete');
+    await core.createNamespacedSecret({ namespace: victim, body: { metadata: { name: 's' }, stringData: { k: 'v' } } });
+    await core.createNamespacedConfigMap({ namespace: victim, body: { metadata: { name: 'held', finalizers: ['testenv.example/hold'] } } });
+    // The default ServiceAccount appears by itself (serviceaccount controller).
+    await expect.poll(async () => core.readNamespacedServiceAccount({ namespace: victim, name: 'default' }).then(() => true, () => false), { timeout: 30_000, interval: 200 }).toBe(true);
+    await core.deleteNamespace({ name: victim });
+    // The Secret goes at once; the ConfigMap waits on its finalizer and keeps the namespace Terminating.
+    await expect.poll(async () => core.readNamespacedSecret({ namespace: victim, name: 's' }).then(() => 'exists', (e) => code(e)), { timeout: 30_000, interval: 200 }).toBe(404);
+    const held = await core.readNamespacedConfigMap({ namespace: victim, name: 'held' });
+    expect(held.metadata?.deletionTimestamp).toBeDefined();
+    expect((await core.readNamespace({ name: victim })).status?.phase).toBe('Terminating');
+    await core.patchNamespacedConfigMap({ namespace: victim, name: 'held', body: [{ op: 'remove', path: '/metadata/finalizers' }] });
+    await expect.poll(async () => core.readNamespace({ name: victim }).then(() => 'exists', (e) => code(e)), { timeout: 60_000, interval: 300 }).toBe(404);
+  }, 120_000);
+});

@@ -17,22 +17,49 @@ ARG YUGABYTE_CHART=2026.1.0
 # --- helm, built from the pinned module the tests use (packages/testenv/go/helm) ---------------
 FROM ${GO_IMAGE} AS helm
 ARG HELM_VERSION
+# The release's git commit for `helm version`: a Go module carries none, so it is empty unless given.
+ARG HELM_GIT_COMMIT=""
 WORKDIR /src
 COPY packages/testenv/go/helm/go.mod packages/testenv/go/helm/go.sum packages/testenv/go/helm/tools.go ./
+# Linker flags as helm's Makefile sets them: the version, and the Kubernetes version helm assumes
+# when no cluster answers (helm template, helm lint): 1.N for the k8s.io/client-go v0.N it is built
+# with. Without them helm assumes 1.20 and refuses the operator chart (kubeVersion >=1.27).
 RUN go mod download \
+ && client_go="$(go list -f '{{.Version}}' -m k8s.io/client-go)" \
+ && k8s="${client_go#v}" \
+ && k8s_major="$(( ${k8s%%.*} + 1 ))" \
+ && k8s_minor="${k8s#*.}" && k8s_minor="${k8s_minor%%.*}" \
  && CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION}" \
+      -ldflags "-s -w \
+        -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} \
+        -X helm.sh/helm/v3/internal/version.gitCommit=${HELM_GIT_COMMIT} \
+        -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+        -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=${k8s_major} \
+        -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=${k8s_minor} \
+        -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=${k8s_major} \
+        -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=${k8s_minor}" \
       -o /out/helm helm.sh/helm/v3/cmd/helm \
- && /out/helm version --short
+ && /out/helm version
 
-# --- the default charts of the helm backends, pulled at build time ----------------------------
+# --- the default charts of the helm backends ---------------------------------------------------
+# CHARTS_SOURCE=pull (default): pulled from the charts' registries at build time.
+# CHARTS_SOURCE=local: copied from docker/charts/<name> in the build context (offline builds;
+# scripts/image.sh fills it, by default with the test fixtures of the helm backends).
 FROM helm AS charts
+ARG CHARTS_SOURCE=pull
 ARG BITNAMI_POSTGRESQL_CHART
 ARG YUGABYTE_CHART
 ENV HELM_CACHE_HOME=/tmp/helm/cache HELM_CONFIG_HOME=/tmp/helm/config HELM_DATA_HOME=/tmp/helm/data
+COPY docker/charts/ /in/charts/
 RUN mkdir -p /out/charts \
- && /out/helm pull oci://registry-1.docker.io/bitnamicharts/postgresql --version "${BITNAMI_POSTGRESQL_CHART}" --untar --untardir /out/charts \
- && /out/helm pull yugabyte --repo https://charts.yugabyte.com --version "${YUGABYTE_CHART}" --untar --untardir /out/charts \
+ && if [ "${CHARTS_SOURCE}" = local ]; then \
+      cp -R /in/charts/postgresql /in/charts/yugabyte /out/charts/; \
+    elif [ "${CHARTS_SOURCE}" = pull ]; then \
+      /out/helm pull oci://registry-1.docker.io/bitnamicharts/postgresql --version "${BITNAMI_POSTGRESQL_CHART}" --untar --untardir /out/charts \
+      && /out/helm pull yugabyte --repo https://charts.yugabyte.com --version "${YUGABYTE_CHART}" --untar --untardir /out/charts; \
+    else \
+      echo "CHARTS_SOURCE must be pull or local, not '${CHARTS_SOURCE}'" >&2; exit 1; \
+    fi \
  && /out/helm show chart /out/charts/postgresql \
  && /out/helm show chart /out/charts/yugabyte
 

@@ -10,12 +10,17 @@
  *     so the team admin can act as owner of exactly its databases and reach nothing else,
  *   - all names carry the namespace (names.ts), so two teams' CRs never map to one role.
  * Deleting a PostgreSQLServer drops its role (core waits until its databases are gone first;
- * dropRole reassigns/drops anything the role still owns).
+ * dropRole hands anything the role still owns to a NOLOGIN role without rights).
+ *
+ * Ownership: the server role carries core's marker (the CR's uid). A role of the derived name the
+ * operator did not make for this CR (a hand-made role, another CR's) is never re-passworded or
+ * dropped: Ready=False, reason NameTaken, unless the CR may adopt it (core's adoption rules).
  */
 import type {
-  AdminConnection, Backend, Capabilities, DatabaseHooks, DatabaseRequest, Endpoint, Logger, Op, Problem, Progress,
+  AdminConnection, Backend, Capabilities, Claim, DatabaseHooks, DatabaseRequest, Endpoint, Logger, Op, Problem, Progress,
   ServerObservation, ServerRequest, SqlAdmin,
 } from '@hybridcloud-postgresql/core';
+import { judgeRole, terminal } from '@hybridcloud-postgresql/core';
 import type { AdminPasswordSource } from './adminPassword.js';
 import type { ExternalConfig } from './config.js';
 import { databaseNames, serverRoleName } from './names.js';
@@ -56,6 +61,10 @@ export class ExternalBackend implements Backend {
     return serverRoleName(this.config.role_prefix, s.namespace, s.name);
   }
 
+  private claim(s: ServerRequest): Claim {
+    return { kind: 'PostgreSQLServer', namespace: s.namespace, name: s.name, uid: s.uid, adopt: s.adopt === true };
+  }
+
   private endpoint(s: ServerRequest): Endpoint {
     return { host: this.config.host, port: this.config.port, sslmode: this.config.sslmode, adminUsername: this.roleOf(s), adminDatabase: this.config.database };
   }
@@ -81,15 +90,19 @@ export class ExternalBackend implements Backend {
   async observeServer(_op: Op, s: ServerRequest): Promise<ServerObservation> {
     const admin = await this.admin();
     const role = this.roleOf(s);
-    if (!(await this.sql.roleExists(admin, role))) return { exists: false, upToDate: false, ready: false };
-    const canLogin = await this.sql.roleCanLogin(admin, role);
+    const facts = await this.sql.roleFacts(admin, role);
+    if (!facts) return { exists: false, upToDate: false, ready: false };
+    const judged = judgeRole(facts, this.claim(s));
+    if (judged.state === 'taken') throw terminal('NameTaken', judged.message);
+    // Adoptable: ensureRole (update) marks it; until then it is not up to date.
+    const canLogin = facts.canLogin && judged.state === 'ours';
     return { exists: true, upToDate: canLogin, ready: canLogin, endpoint: this.endpoint(s), message: canLogin ? 'role exists' : 'role cannot log in' };
   }
 
   async createServer(op: Op, s: ServerRequest, adminPassword: string): Promise<Progress> {
     const admin = await this.admin();
     const role = this.roleOf(s);
-    const { created } = await this.sql.ensureRole(admin, role, adminPassword, { login: true });
+    const { created } = await this.sql.ensureRole(admin, role, adminPassword, { login: true, claim: this.claim(s) });
     // ensureRole leaves an existing role's password alone; a creation retried after a crash
     // must still end with the password the Secret holds.
     if (!created) await this.sql.setPassword(admin, role, adminPassword);
@@ -100,7 +113,7 @@ export class ExternalBackend implements Backend {
   async updateServer(_op: Op, s: ServerRequest, _seen: ServerObservation, adminPassword?: string): Promise<Progress> {
     const admin = await this.admin();
     const role = this.roleOf(s);
-    await this.sql.ensureRole(admin, role, adminPassword, { login: true });
+    await this.sql.ensureRole(admin, role, adminPassword, { login: true, claim: this.claim(s) });
     if (adminPassword !== undefined) await this.sql.setPassword(admin, role, adminPassword);
     return { state: 'ready', endpoint: this.endpoint(s) };
   }
@@ -110,7 +123,8 @@ export class ExternalBackend implements Backend {
       op.log.info({ role: this.roleOf(s) }, 'server role kept (server_delete_fake)');
       return { state: 'gone' };
     }
-    await this.sql.dropRole(await this.admin(), this.roleOf(s));
+    const { skipped } = await this.sql.dropRole(await this.admin(), this.roleOf(s), this.claim(s));
+    if (skipped) op.warn('NotDropped', `Role left on the server: ${skipped}`);
     return { state: 'gone' };
   }
 

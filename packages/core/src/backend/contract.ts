@@ -71,6 +71,12 @@ export interface ServerRequest {
    * e.g. a resume token or a cloud identifier. Survives operator restarts.
    */
   state: Readonly<Record<string, string>>;
+  /**
+   * Whether an existing, unmarked role of the derived name may be taken over (objects of the
+   * Python operator, the adopt annotation; see core's adoption.ts). Pass it on in the Claim given
+   * to SqlAdmin.ensureRole / dropRole; without it a taken name is NameTaken.
+   */
+  adopt?: boolean;
 }
 
 export interface DatabaseRequest {

@@ -8,6 +8,7 @@ import type { EventRecorder, InvolvedObject } from '../kube/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { AnyResource, Kind, KubeAccess } from './kubeAccess.js';
 import { readyCondition } from './status.js';
+import { adoptionAllowed } from './adoption.js';
 
 export const FINALIZER = 'hybridcloud.maibornwolff.de/finalizer';
 /** kopf 1.38's default finalizer, left on objects by the Python operator. */
@@ -26,8 +27,9 @@ export function backendState(meta: ObjectMeta, backendId: string): Record<string
   return out;
 }
 
-export function serverRequest(obj: { metadata: ObjectMeta; spec: ServerSpec }, backendId: string): ServerRequest {
+export function serverRequest(obj: { metadata: ObjectMeta; spec: ServerSpec; status?: ResourceStatus | undefined }, backendId: string): ServerRequest {
   return {
+    adopt: adoptionAllowed(obj),
     namespace: obj.metadata.namespace,
     name: obj.metadata.name,
     uid: obj.metadata.uid ?? '',

@@ -11,6 +11,7 @@ import { BackendError, classifyError, terminal } from '../backend/errors.js';
 import type { ReconcileRequest, ReconcileResult, Reconciler } from '../controller/reconciler.js';
 import { credentialsData, decodeSecret, desiredSecret, foreignController, PENDING_PASSWORD_KEY, storedPasswords } from '../credentials/secret.js';
 import { assertIdentifier, databaseNameFor } from '../sql/names.js';
+import { claimFor } from './adoption.js';
 import {
   ACTION_LABEL, RESET_PASSWORD, ensureFinalizer, eventOnTransition, hasFinalizer, makeOp, record, redact,
   removeActionLabel, removeFinalizer, serverRequest,
@@ -109,6 +110,8 @@ export class DatabaseReconciler implements Reconciler {
 
   private async apply(obj: PostgreSQLDatabase, secrets: string[]): Promise<ReconcileResult> {
     const { kube, sql } = this.d;
+    // Computed before anything is written: adoption may depend on the state we found.
+    const claim = claimFor('PostgreSQLDatabase', obj);
     obj = await ensureFinalizer(kube, 'database', obj);
     const ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), true);
     secrets.push(...ctx.secrets);
@@ -149,13 +152,17 @@ export class DatabaseReconciler implements Reconciler {
     secrets.push(...[current, pending].filter((s): s is string => !!s));
     const password = pending ?? current!;
 
-    // Role: an existing role (left over, or adopted from the Python operator) gets the pending
-    // password; otherwise its password is left alone so a resync changes nothing.
-    const role = await sql.ensureRole(ctx.admin, db.userName, password, { login: true, dialect });
+    // Role: an existing role is used only when the operator made it for this object or may adopt
+    // it (else NameTaken); it gets the pending password, otherwise its password is left alone so
+    // a resync changes nothing.
+    const role = await sql.ensureRole(ctx.admin, db.userName, password, { login: true, dialect, claim });
     if (!role.created && pending) await sql.setPassword(ctx.admin, db.userName, pending, dialect);
 
     const dbOptions = {
       owner: db.userName,
+      claim,
+      // A database a backend created outside SQL (ARM) belongs to the admin login until we hand it over.
+      ...(hooks.createDatabase ? { adoptFrom: ctx.admin.user } : {}),
       dialect,
       ...(obj.spec.database?.charset ? { encoding: obj.spec.database.charset } : {}),
       ...(obj.spec.database?.collation ? { collation: obj.spec.database.collation } : {}),
@@ -165,6 +172,8 @@ export class DatabaseReconciler implements Reconciler {
     await sql.restrictDatabase(ctx.admin, db.databaseName, db.userName);
     await sql.setupInsideDatabase(ctx.admin, db.databaseName, { role: db.userName, extensions: obj.spec.database?.extensions ?? [] });
     if (hooks.databaseProvisioned) await hooks.databaseProvisioned(op, ctx.request, db, ctx.admin);
+    const revoked = await sql.revokeSelfGrantedMemberships(ctx.admin);
+    if (revoked.length > 0) op.log.warn({ revoked }, 'revoked memberships tenants granted in their own roles');
 
     const username = hooks.loginName ? hooks.loginName(ctx.request, db.userName, ctx.endpoint) : db.userName;
     const data = credentialsData({ host: ctx.endpoint.host, port: ctx.endpoint.port, dbname: db.databaseName, username, password, sslmode: ctx.endpoint.sslmode });
@@ -195,9 +204,21 @@ export class DatabaseReconciler implements Reconciler {
         const hooks = ctx.backend.database ?? {};
         const op = makeOp(this.opDeps(), 'database', obj, ctx.backendId);
         if (!hooks.keepDatabaseOnDelete?.(ctx.request, db)) {
-          const handled = hooks.deleteDatabase ? await hooks.deleteDatabase(op, ctx.request, db) : false;
-          if (!handled) await this.d.sql.dropDatabase(ctx.admin, db.databaseName, hooks.dialect);
-          await this.d.sql.dropRole(ctx.admin, db.userName);
+          // Only what the operator made for this object (or may adopt) is dropped; a role or database
+          // of that name held by someone else stays, and the Event says why.
+          const { sql } = this.d;
+          const claim = claimFor('PostgreSQLDatabase', obj);
+          const adoptFrom = hooks.createDatabase ? ctx.admin.user : undefined;
+          const ours = await sql.roleClaimable(ctx.admin, db.userName, claim);
+          const handled = ours && hooks.deleteDatabase ? await hooks.deleteDatabase(op, ctx.request, db) : false;
+          const skipped: string[] = [];
+          if (!handled) {
+            const r = await sql.dropDatabase(ctx.admin, db.databaseName, { owner: db.userName, claim, dialect: hooks.dialect, adoptFrom });
+            if (r.skipped) skipped.push(r.skipped);
+          }
+          const r = await sql.dropRole(ctx.admin, db.userName, claim);
+          if (r.skipped) skipped.push(r.skipped);
+          if (skipped.length > 0) await record(this.d.events, obj, 'Warning', 'NotDropped', `Left on the server: ${skipped.join('; ')}`, this.d.log);
         } else {
           op.log.info({ database: db.databaseName }, 'database kept on delete (fake deletion)');
         }

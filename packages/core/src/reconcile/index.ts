@@ -4,3 +4,4 @@ export { createKubeAccess, type KubeAccess, type MetadataPatch, type Kind } from
 export { WarningMemory, FINALIZER, KOPF_FINALIZER, ACTION_LABEL, RESET_PASSWORD, stateAnnotationPrefix } from './common.js';
 export type { ReconcileDeps } from './deps.js';
 export { createReconcilers, reconcilersFromContainer, type CreateReconcilersOptions } from './factory.js';
+export { ADOPT_ANNOTATION, adoptionAllowed, claimFor } from './adoption.js';

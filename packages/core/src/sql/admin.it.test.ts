@@ -2,10 +2,12 @@
  * The SQL module against a real PostgreSQL 15: hostile names, owner/grants/isolation, password
  * changes, drops with dependencies, unreachable servers.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../backend/errors.js';
 import { SqlAdmin, type Connection } from './admin.js';
 import { PoolManager } from './pools.js';
+import type { Claim } from './ownership.js';
 import { startTestPostgres, type TestPostgres } from '../testing/postgres.js';
 
 let pgsrv: TestPostgres;
@@ -15,7 +17,7 @@ const sql = new SqlAdmin(new PoolManager({ maxPools: 8, maxConnectionsPerPool: 2
 beforeAll(async () => {
   pgsrv = await startTestPostgres();
   admin = { host: pgsrv.host, port: pgsrv.port, user: pgsrv.superuser, password: pgsrv.password, database: 'postgres', ssl: false };
-  await sql.inDatabase(admin, 'postgres', 'sentinel', (c) => c.query('CREATE TABLE IF NOT EXISTS x (id int)'));
+  await sql.inDatabase(admin, 'postgres', 'sentinel', (c) => c.query('CREATE TABLE IF NOT EXISTS public.x (id int)'));
 });
 
 afterAll(async () => {
@@ -24,10 +26,26 @@ afterAll(async () => {
 });
 
 const login = (user: string, password: string, database: string) => sql.checkLogin({ ...admin, user, password, database });
+/** A tenant's own session: a plain client, without the operator's pinned settings. */
+async function asTenant<T>(user: string, password: string, database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ host: admin.host, port: admin.port, user, password, database });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+const claim = (name: string, adopt = false): Claim => ({ kind: 'PostgreSQLDatabase', namespace: 'ns', name, uid: `uid-${name}`, adopt });
+const drop = async (name: string, c: Claim = claim(name)) => {
+  await sql.dropDatabase(admin, name, { owner: name, claim: c });
+  await sql.dropRole(admin, name, c);
+};
 
 async function provision(name: string, password: string, extensions: string[] = []) {
-  await sql.ensureRole(admin, name, password, { login: true });
-  await sql.ensureDatabase(admin, name, { owner: name });
+  await sql.ensureRole(admin, name, password, { login: true, claim: claim(name) });
+  await sql.ensureDatabase(admin, name, { owner: name, claim: claim(name) });
   await sql.restrictDatabase(admin, name, name);
   await sql.setupInsideDatabase(admin, name, { role: name, extensions });
 }
@@ -42,7 +60,7 @@ describe('SqlAdmin', () => {
     expect(await sql.databaseOwner(admin, name)).toBe(name);
     expect(await login(name, pw, name)).toEqual({ ok: true });
     // The role can create tables in public (PG15+ needs the explicit grant) and use the extension.
-    await sql.inDatabase({ ...admin, user: name, password: pw }, name, 'use', async (c) => {
+    await asTenant(name, pw, name, async (c) => {
       await c.query('CREATE TABLE t (v citext)');
       await c.query("INSERT INTO t VALUES ('Hello')");
       const r = await c.query("SELECT count(*)::int AS n FROM t WHERE v = 'hello'");
@@ -50,30 +68,29 @@ describe('SqlAdmin', () => {
     });
     // The sentinel table in postgres survived every statement.
     const alive = await sql.inDatabase(admin, 'postgres', 'sentinel', (c) => c.query("SELECT to_regclass('public.x') AS t"));
-    expect(alive.rows[0].t).toBe('x');
-    await sql.dropDatabase(admin, name);
-    await sql.dropRole(admin, name);
+    expect(alive.rows[0].t).toBe('public.x');
+    await drop(name);
     expect(await sql.databaseExists(admin, name)).toBe(false);
     expect(await sql.roleExists(admin, name)).toBe(false);
   });
 
   it('lets a non-superuser admin with CREATEROLE/CREATEDB (the RDS/Azure master user) create a database owned by a new role', async () => {
-    await sql.ensureRole(admin, 'cloud_master', 'Master-Pw-1a', { login: true, createdb: true, createrole: true });
+    await sql.ensureRole(admin, 'cloud_master', 'Master-Pw-1a', { login: true, createdb: true, createrole: true, claim: claim('cloud_master') });
     const master = { ...admin, user: 'cloud_master', password: 'Master-Pw-1a' };
-    await sql.ensureRole(master, 'app_on_cloud', 'App-Pw-1a', { login: true });
-    await sql.ensureDatabase(master, 'app_on_cloud', { owner: 'app_on_cloud' });
+    await sql.ensureRole(master, 'app_on_cloud', 'App-Pw-1a', { login: true, claim: claim('app_on_cloud') });
+    await sql.ensureDatabase(master, 'app_on_cloud', { owner: 'app_on_cloud', claim: claim('app_on_cloud') });
     await sql.restrictDatabase(master, 'app_on_cloud', 'app_on_cloud');
     await sql.setupInsideDatabase(master, 'app_on_cloud', { role: 'app_on_cloud', extensions: [] });
     expect(await sql.databaseOwner(admin, 'app_on_cloud')).toBe('app_on_cloud');
     expect(await login('app_on_cloud', 'App-Pw-1a', 'app_on_cloud')).toEqual({ ok: true });
-    await sql.dropDatabase(master, 'app_on_cloud');
-    await sql.dropRole(master, 'app_on_cloud');
+    await sql.dropDatabase(master, 'app_on_cloud', { owner: 'app_on_cloud', claim: claim('app_on_cloud') });
+    await sql.dropRole(master, 'app_on_cloud', claim('app_on_cloud'));
     expect(await sql.databaseExists(admin, 'app_on_cloud')).toBe(false);
   });
 
   it('refuses names longer than 63 bytes instead of truncating', async () => {
     for (const name of ['y'.repeat(64), 'ü'.repeat(32)]) {
-      const err = await sql.ensureDatabase(admin, name).catch((e: unknown) => e);
+      const err = await sql.ensureDatabase(admin, name, { owner: 'nobody', claim: claim('x') }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BackendError);
       expect((err as BackendError).kind).toBe('terminal');
       expect((err as BackendError).reason).toBe('InvalidName');
@@ -85,18 +102,15 @@ describe('SqlAdmin', () => {
     await provision('team_a', 'Aaaaaa1-secret');
     await provision('team_a', 'Aaaaaa1-secret');
     await provision('team_b', 'Bbbbbb1-secret');
-    expect((await sql.ensureDatabase(admin, 'team_a', { owner: 'team_a' })).created).toBe(false);
+    expect((await sql.ensureDatabase(admin, 'team_a', { owner: 'team_a', claim: claim('team_a') })).created).toBe(false);
     const cross = await login('team_b', 'Bbbbbb1-secret', 'team_a');
     expect(cross.ok).toBe(false);
     expect(cross.error).toMatch(/permission denied/);
     // team_b cannot alter team_a's role (no CREATEROLE).
-    const alter = await sql.inDatabase({ ...admin, user: 'team_b', password: 'Bbbbbb1-secret' }, 'team_b', 'alter', (c) =>
+    const alter = await asTenant('team_b', 'Bbbbbb1-secret', 'team_b', (c) =>
       c.query(`ALTER ROLE team_a PASSWORD 'hijacked'`)).catch((e: unknown) => e);
     expect(String((alter as Error).message)).toMatch(/permission denied|must have|privilege/);
-    for (const n of ['team_a', 'team_b']) {
-      await sql.dropDatabase(admin, n);
-      await sql.dropRole(admin, n);
-    }
+    for (const n of ['team_a', 'team_b']) await drop(n);
   });
 
   it('changes a password: the old one fails, the new one works', async () => {
@@ -107,14 +121,13 @@ describe('SqlAdmin', () => {
     // Passwords outside printable ASCII are sent as literals, hashed by the server.
     await sql.setPassword(admin, 'pwchange', "ünï'code\\pw");
     expect((await login('pwchange', "ünï'code\\pw", 'pwchange')).ok).toBe(true);
-    await sql.dropDatabase(admin, 'pwchange');
-    await sql.dropRole(admin, 'pwchange');
+    await drop('pwchange');
   });
 
   it('drops a role that has grants and objects in other databases, and a database with open sessions', async () => {
     await provision('busy', 'Busy-password-1');
-    await sql.inDatabase(admin, 'postgres', 'grant', (c) => c.query('GRANT SELECT ON x TO busy'));
-    const held = await sql.inDatabase({ ...admin, user: 'busy', password: 'Busy-password-1' }, 'busy', 'hold', async (c) => {
+    await sql.inDatabase(admin, 'postgres', 'grant', (c) => c.query('GRANT SELECT ON public.x TO busy'));
+    const held = await asTenant('busy', 'Busy-password-1', 'busy', async (c) => {
       await c.query('CREATE TABLE kept (id int)');
       // Keep a session open while dropping.
       const other = new (await import('pg')).default.Client({ host: admin.host, port: admin.port, user: 'busy', password: 'Busy-password-1', database: 'busy' });
@@ -122,32 +135,75 @@ describe('SqlAdmin', () => {
       await other.connect();
       return other;
     });
-    await sql.dropDatabase(admin, 'busy');
-    await sql.dropRole(admin, 'busy');
+    await drop('busy');
     await held.end().catch(() => undefined);
     expect(await sql.roleExists(admin, 'busy')).toBe(false);
   });
 
   it('creates a database with encoding and collation, and refuses an unknown collation as terminal', async () => {
-    await sql.ensureRole(admin, 'coll', 'Coll-password-1');
-    await sql.ensureDatabase(admin, 'coll', { owner: 'coll', encoding: 'UTF8', collation: 'C' });
+    await sql.ensureRole(admin, 'coll', 'Coll-password-1', { claim: claim('coll') });
+    await sql.ensureDatabase(admin, 'coll', { owner: 'coll', claim: claim('coll'), encoding: 'UTF8', collation: 'C' });
     const r = await sql.inDatabase(admin, 'postgres', 'read', (c) => c.query("SELECT datcollate FROM pg_database WHERE datname = 'coll'"));
     expect(r.rows[0].datcollate).toBe('C');
-    const err = await sql.ensureDatabase(admin, 'coll_bad', { encoding: 'UTF8', collation: 'xx_NOPE.utf8' }).catch((e: unknown) => e);
+    const err = await sql.ensureDatabase(admin, 'coll_bad', { owner: 'coll', claim: claim('coll'), encoding: 'UTF8', collation: 'xx_NOPE.utf8' }).catch((e: unknown) => e);
     expect((err as BackendError).kind).toBe('terminal');
-    await sql.dropDatabase(admin, 'coll');
-    await sql.dropRole(admin, 'coll');
+    await drop('coll');
   });
 
-  it('fixes a drifted role (NOLOGIN) and never takes over a superuser', async () => {
-    await sql.inDatabase(admin, 'postgres', 'setup', (c) => c.query('CREATE ROLE drift NOLOGIN'));
+  it('fixes a drifted role (NOLOGIN) of its own, and never takes over a role it did not create', async () => {
+    await sql.ensureRole(admin, 'drift', undefined, { login: false, claim: claim('drift') });
     expect(await sql.roleCanLogin(admin, 'drift')).toBe(false);
-    await sql.ensureRole(admin, 'drift', undefined, { login: true });
+    await sql.ensureRole(admin, 'drift', undefined, { login: true, claim: claim('drift') });
     expect(await sql.roleCanLogin(admin, 'drift')).toBe(true);
-    await sql.dropRole(admin, 'drift');
-    const err = await sql.ensureRole(admin, admin.user, 'Hijack-1234', { login: true }).catch((e: unknown) => e);
-    expect((err as BackendError).reason).toBe('InvalidName');
+    // Another object's claim on the same name: NameTaken naming the holder, also with adoption.
+    for (const adopt of [false, true]) {
+      const other = await sql.ensureRole(admin, 'drift', 'Hijack-1234', { login: true, claim: { ...claim('other'), adopt } }).catch((e: unknown) => e);
+      expect((other as BackendError).reason).toBe('NameTaken');
+      expect((other as Error).message).toContain('PostgreSQLDatabase ns/drift');
+      expect(await sql.dropRole(admin, 'drift', { ...claim('other'), adopt })).toMatchObject({ dropped: false });
+    }
+    await sql.dropRole(admin, 'drift', claim('drift'));
+    expect(await sql.roleExists(admin, 'drift')).toBe(false);
+    // A hand-made role: taken unless adoption is allowed; a superuser never.
+    await sql.inDatabase(admin, 'postgres', 'setup', (c) => c.query('CREATE ROLE handmade NOLOGIN'));
+    const taken = await sql.ensureRole(admin, 'handmade', 'Pw-123456', { login: true, claim: claim('handmade') }).catch((e: unknown) => e);
+    expect((taken as BackendError).reason).toBe('NameTaken');
+    expect((taken as Error).message).toMatch(/not created by the operator \(NOLOGIN\)/);
+    expect(await sql.dropRole(admin, 'handmade', claim('handmade'))).toMatchObject({ dropped: false });
+    await sql.ensureRole(admin, 'handmade', undefined, { login: true, claim: claim('handmade', true) });
+    expect(await sql.roleCanLogin(admin, 'handmade')).toBe(true);
+    // Adopted means marked: from now on it is ours without adoption.
+    await sql.ensureRole(admin, 'handmade', undefined, { login: true, claim: claim('handmade') });
+    await sql.dropRole(admin, 'handmade', claim('handmade'));
+    for (const adopt of [false, true]) {
+      const err = await sql.ensureRole(admin, admin.user, 'Hijack-1234', { login: true, claim: claim(admin.user, adopt) }).catch((e: unknown) => e);
+      expect((err as BackendError).reason).toBe('NameTaken');
+      expect(await sql.dropRole(admin, admin.user, claim(admin.user, adopt))).toMatchObject({ dropped: false });
+    }
     expect((await sql.checkLogin(admin)).ok).toBe(true);
+  });
+
+  it('never adopts a database owned by another role; drops only what is ours', async () => {
+    await provision('db_owner_a', 'Owner-a-pw-1');
+    await sql.ensureRole(admin, 'db_thief', 'Thief-pw-1', { login: true, claim: claim('db_thief') });
+    const err = await sql.ensureDatabase(admin, 'db_owner_a', { owner: 'db_thief', claim: claim('db_thief', true) }).catch((e: unknown) => e);
+    expect((err as BackendError).reason).toBe('NameTaken');
+    expect((err as Error).message).toContain('owned by role db_owner_a');
+    expect(await sql.dropDatabase(admin, 'db_owner_a', { owner: 'db_thief', claim: claim('db_thief', true) })).toMatchObject({ dropped: false });
+    expect(await sql.databaseOwner(admin, 'db_owner_a')).toBe('db_owner_a');
+    await drop('db_owner_a');
+    await sql.dropRole(admin, 'db_thief', claim('db_thief'));
+  });
+
+  it('pins the admin session: a planted search_path or role in the database does not apply', async () => {
+    await provision('pinned', 'Pinned-pw-1');
+    await sql.inDatabase(admin, 'postgres', 'plant', async (c) => {
+      await c.query(`ALTER DATABASE pinned SET search_path = evil, public`);
+      await c.query(`ALTER DATABASE pinned SET role = pinned`);
+    });
+    const r = await sql.inDatabase(admin, 'pinned', 'read', (c) => c.query<{ sp: string; u: string }>('SELECT pg_catalog.current_setting($1) AS sp, CURRENT_USER AS u', ['search_path']));
+    expect(r.rows[0]).toEqual({ sp: 'pg_catalog,pg_temp', u: admin.user });
+    await drop('pinned');
   });
 
   it('reports an unreachable server as retryable, quickly', async () => {

@@ -3,12 +3,22 @@
  * values are bind parameters wherever PostgreSQL allows them; the few utility statements that
  * cannot take parameters (CREATE DATABASE options) use pg's escapeLiteral, and passwords are sent
  * as SCRAM verifiers computed client-side. Every connection has connect and statement timeouts.
+ *
+ * Tenants are hostile and own their databases (ARCHITECTURE §5, the advice after CVE-2018-1058):
+ *  - every session pins search_path=pg_catalog,pg_temp at startup (pools.ts), and statements
+ *    name catalog objects and operators fully, so nothing a tenant creates is ever resolved;
+ *  - extensions go into a schema the tenant cannot write (EXTENSION_SCHEMA), never into public;
+ *  - objects of a dropped role go to a NOLOGIN role without rights, never to the admin;
+ *  - roles and databases are managed only when they carry our marker (ownership.ts).
  */
 import pg from 'pg';
 import type { AdminConnection } from '../backend/contract.js';
 import { terminal } from '../backend/errors.js';
 import { classifyPgError } from './errors.js';
 import { assertIdentifier, quoteIdent, quoteLiteral } from './names.js';
+import {
+  MARKER_PREFIX, ORPHAN_MARKER, ORPHAN_ROLE, judgeRole, markerFor, parseMarker, privilegedAttributes, type Claim, type RoleFacts,
+} from './ownership.js';
 import { PoolManager, clientConfig } from './pools.js';
 import { isScramSafe, scramVerifier } from './scram.js';
 
@@ -16,8 +26,14 @@ export type SqlDialect = 'postgresql' | 'yugabyte';
 export type Connection = AdminConnection & { sslmode?: string };
 
 export interface DatabaseOptions {
-  /** Role that owns the database (ALTER DATABASE … OWNER TO when it differs). */
-  owner?: string;
+  /**
+   * Role that owns the database; ensureRole must have accepted it for `claim` first. An existing
+   * database owned by another role is NameTaken, unless claim.adopt or it is owned by `adoptFrom`.
+   */
+  owner: string;
+  claim: Claim;
+  /** A role whose databases may be taken over (the admin login, when a backend creates databases outside SQL). */
+  adoptFrom?: string;
   /** ENCODING, e.g. UTF8. Only applied on creation: PostgreSQL cannot change it later. */
   encoding?: string;
   /** LC_COLLATE and LC_CTYPE (ctype defaults to the collation). Creation only. */
@@ -27,6 +43,8 @@ export interface DatabaseOptions {
 }
 
 export interface RoleOptions {
+  /** The object the role is for: an existing role is used only when marked for it (or adoptable). */
+  claim: Claim;
   login?: boolean;
   createdb?: boolean;
   createrole?: boolean;
@@ -41,6 +59,16 @@ export interface LoginCheck {
 
 const SYSTEM_DATABASES = new Set(['postgres', 'template0', 'template1']);
 
+/** Where CREATE EXTENSION puts extensions: owned by the admin, USAGE for the tenant, never writable by it. */
+export const EXTENSION_SCHEMA = 'extensions';
+
+/** Result of a guarded drop: what was not dropped, and why. */
+export interface DropResult {
+  dropped: boolean;
+  /** Why nothing was dropped (not ours); undefined when dropped or already gone. */
+  skipped?: string;
+}
+
 export class SqlAdmin {
   constructor(readonly pools: PoolManager = new PoolManager()) {}
 
@@ -53,9 +81,31 @@ export class SqlAdmin {
     }
   }
 
+  /** Runs statements in one transaction on a pooled admin session (CREATE ROLE and its marker together). */
+  private async transaction<T>(conn: Connection, doing: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pools.pool(conn).connect();
+    } catch (err) {
+      throw classifyPgError(err, doing);
+    }
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw classifyPgError(err, doing);
+    } finally {
+      client.release();
+    }
+  }
+
   /**
    * A short-lived connection to another database on the same server (grants on schema public and
-   * extensions live inside each database). Not pooled: there may be thousands of databases.
+   * extensions live inside each database). Not pooled: there may be thousands of databases. The
+   * session settings are pinned like the pool's (a tenant's ALTER DATABASE … SET does not apply).
    */
   async inDatabase<T>(conn: Connection, database: string, doing: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = new pg.Client(clientConfig({ ...conn, database }, this.pools.timeouts));
@@ -72,45 +122,70 @@ export class SqlAdmin {
 
   /** server_version_num, e.g. 150004. */
   async serverVersion(conn: Connection): Promise<number> {
-    const r = await this.run<{ v: string }>(conn, 'reading the server version', 'SELECT current_setting($1) AS v', ['server_version_num']);
+    const r = await this.run<{ v: string }>(conn, 'reading the server version', 'SELECT pg_catalog.current_setting($1) AS v', ['server_version_num']);
     return Number(r.rows[0]?.v ?? 0);
   }
 
   async databaseExists(conn: Connection, name: string): Promise<boolean> {
-    const r = await this.run(conn, `checking database ${name}`, 'SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [name]);
+    const r = await this.run(conn, `checking database ${name}`, 'SELECT 1 FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) $1::pg_catalog.name', [name]);
     return r.rowCount === 1;
   }
 
   async databaseOwner(conn: Connection, name: string): Promise<string | undefined> {
     const r = await this.run<{ owner: string }>(conn, `reading owner of database ${name}`,
-      'SELECT pg_catalog.pg_get_userbyid(datdba) AS owner FROM pg_catalog.pg_database WHERE datname = $1', [name]);
+      'SELECT pg_catalog.pg_get_userbyid(datdba) AS owner FROM pg_catalog.pg_database WHERE datname OPERATOR(pg_catalog.=) $1::pg_catalog.name', [name]);
     return r.rows[0]?.owner;
   }
 
   async roleExists(conn: Connection, name: string): Promise<boolean> {
-    const r = await this.run(conn, `checking role ${name}`, 'SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [name]);
+    const r = await this.run(conn, `checking role ${name}`, 'SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name', [name]);
     return r.rowCount === 1;
+  }
+
+  /** Attributes, marker and owned databases of a role; undefined when there is no such role. */
+  async roleFacts(conn: Connection, name: string): Promise<RoleFacts | undefined> {
+    const r = await this.run<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean; rolreplication: boolean; rolbypassrls: boolean; rolcanlogin: boolean; comment: string | null; dbs: string[] | null }>(
+      conn, `checking role ${name}`,
+      `SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls, r.rolcanlogin,
+              pg_catalog.shobj_description(r.oid, 'pg_authid') AS comment,
+              (SELECT pg_catalog.array_agg(d.datname::pg_catalog.text ORDER BY d.datname) FROM pg_catalog.pg_database d
+                WHERE d.datdba OPERATOR(pg_catalog.=) r.oid) AS dbs
+         FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name`, [name]);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    return {
+      name, superuser: row.rolsuper, createrole: row.rolcreaterole, createdb: row.rolcreatedb, replication: row.rolreplication,
+      bypassrls: row.rolbypassrls, canLogin: row.rolcanlogin, comment: row.comment, databases: row.dbs ?? [],
+    };
+  }
+
+  /** Whether `name` exists and is marked for `claim` (or may be adopted by it). */
+  async roleClaimable(conn: Connection, name: string, claim: Claim): Promise<boolean> {
+    const facts = await this.roleFacts(conn, name);
+    if (!facts) return false;
+    const judged = judgeRole(facts, claim);
+    return judged.state === 'ours' || judged.state === 'adopt';
   }
 
   /** Databases owned by a role (the server role's databases on the external backend). */
   async databasesOwnedBy(conn: Connection, role: string): Promise<string[]> {
     const r = await this.run<{ datname: string }>(conn, `listing databases of ${role}`,
-      'SELECT datname FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1 ORDER BY 1', [role]);
+      'SELECT d.datname FROM pg_catalog.pg_database d JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) d.datdba WHERE r.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name ORDER BY 1', [role]);
     return r.rows.map((row) => row.datname);
   }
 
   /**
-   * CREATE DATABASE when missing; sets the owner when it differs. CREATE DATABASE cannot run in a
-   * transaction nor take parameters, so the existence check is a parameterised query and the
-   * options are escaped literals. A non-default collation needs TEMPLATE template0.
+   * CREATE DATABASE when missing; an existing database must be owned by `opts.owner` (or be
+   * adoptable, then its owner is changed). CREATE DATABASE cannot run in a transaction nor take
+   * parameters, so the existence check is a parameterised query and the options are escaped
+   * literals. A non-default collation needs TEMPLATE template0.
    */
-  async ensureDatabase(conn: Connection, name: string, opts: DatabaseOptions = {}): Promise<{ created: boolean }> {
+  async ensureDatabase(conn: Connection, name: string, opts: DatabaseOptions): Promise<{ created: boolean }> {
     assertIdentifier(name, 'database name');
     let created = false;
-    if (opts.owner) await this.ensureActingAs(conn, opts.owner);
+    await this.ensureActingAs(conn, opts.owner);
     if (!(await this.databaseExists(conn, name))) {
-      const parts = [`CREATE DATABASE ${quoteIdent(name)}`];
-      if (opts.owner) parts.push(`OWNER ${quoteIdent(opts.owner)}`);
+      const parts = [`CREATE DATABASE ${quoteIdent(name)}`, `OWNER ${quoteIdent(opts.owner)}`];
       if (opts.encoding) parts.push(`ENCODING ${quoteLiteral(opts.encoding)}`);
       // YSQL accepts only the default collation at database level.
       if (opts.collation && opts.dialect !== 'yugabyte') {
@@ -121,58 +196,82 @@ export class SqlAdmin {
         await this.run(conn, `creating database ${name}`, parts.join(' '));
         created = true;
       } catch (err) {
-        // Lost a race with another creator (a second reconcile, a restarted operator): fine.
+        // Lost a race with another creator (a second reconcile, a restarted operator): checked below.
         if (!(await this.databaseExists(conn, name))) throw err;
       }
     }
-    if (opts.owner && !created && (await this.databaseOwner(conn, name)) !== opts.owner) {
+    const owner = created ? opts.owner : await this.databaseOwner(conn, name);
+    if (owner !== undefined && owner !== opts.owner) {
+      const holder = await this.roleFacts(conn, owner);
+      const foreign = holder && (holder.superuser && owner !== opts.adoptFrom || (parseMarker(holder.comment) !== undefined && parseMarker(holder.comment)?.uid !== opts.claim.uid));
+      if (foreign || !(opts.claim.adopt || owner === opts.adoptFrom)) {
+        throw terminal('NameTaken', `database ${name} is taken: it is owned by role ${owner}${holder && parseMarker(holder.comment) ? ` (${parseMarker(holder.comment)!.kind} ${parseMarker(holder.comment)!.object})` : ''}, not by ${opts.owner}; ${opts.claim.adopt ? 'it cannot be adopted' : 'rename the object, or annotate it with hybridcloud.maibornwolff.de/adopt=true to take the existing one over'}`);
+      }
       await this.run(conn, `setting owner of database ${name}`, `ALTER DATABASE ${quoteIdent(name)} OWNER TO ${quoteIdent(opts.owner)}`);
     }
     return { created };
   }
 
   /**
-   * CREATE DATABASE … OWNER r and ALTER DATABASE … OWNER TO r need the connected user to be a member
-   * of r unless it is a superuser. Cloud admins (the RDS/Aurora master user, Azure's admin) are not
-   * superusers but have CREATEROLE, so they can grant the role to themselves first.
+   * CREATE DATABASE … OWNER r, ALTER DATABASE … OWNER TO r and REASSIGN OWNED … TO r need the
+   * connected user to be a member of r unless it is a superuser. Cloud admins (the RDS/Aurora
+   * master user, Azure's admin) and the minimal operator login are not superusers but have
+   * CREATEROLE, so they can grant the role to themselves first.
    */
   private async ensureActingAs(conn: Connection, role: string): Promise<void> {
     const r = await this.run<{ ok: boolean }>(conn, `checking whether the admin may act as ${role}`,
-      `SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) OR pg_catalog.pg_has_role(current_user, $1, 'MEMBER') AS ok`, [role]);
+      `SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) CURRENT_USER) OR pg_catalog.pg_has_role(CURRENT_USER, $1::pg_catalog.name, 'MEMBER') AS ok`, [role]);
     if (r.rows[0]?.ok) return;
     await this.run(conn, `granting ${role} to the admin`, `GRANT ${quoteIdent(role)} TO CURRENT_USER`);
   }
 
-  /** CREATE ROLE when missing, with the password; an existing role keeps its password. */
-  async ensureRole(conn: Connection, name: string, password: string | undefined, opts: RoleOptions = {}): Promise<{ created: boolean }> {
+  /**
+   * CREATE ROLE (with our marker, in one transaction) when missing. An existing role is used only
+   * when it is marked for opts.claim, or adoptable (then it is marked now); otherwise NameTaken.
+   * Tenant roles never get SUPERUSER, REPLICATION or BYPASSRLS (and CREATEDB/CREATEROLE only when
+   * asked for). An existing role keeps its password.
+   */
+  async ensureRole(conn: Connection, name: string, password: string | undefined, opts: RoleOptions): Promise<{ created: boolean }> {
     assertIdentifier(name, 'role name');
     const attrs = [
       opts.login === false ? 'NOLOGIN' : 'LOGIN',
+      'NOSUPERUSER',
       opts.createdb ? 'CREATEDB' : 'NOCREATEDB',
       opts.createrole ? 'CREATEROLE' : 'NOCREATEROLE',
+      'NOREPLICATION',
+      'NOBYPASSRLS',
     ];
-    const existing = await this.run<{ rolsuper: boolean; rolcanlogin: boolean; rolcreatedb: boolean; rolcreaterole: boolean }>(conn, `checking role ${name}`,
-      'SELECT rolsuper, rolcanlogin, rolcreatedb, rolcreaterole FROM pg_catalog.pg_roles WHERE rolname = $1', [name]);
-    const row = existing.rows[0];
-    if (row?.rolsuper) {
-      // Never take over (and re-password) a superuser because a CR happens to share its name.
-      throw terminal('InvalidName', `role ${name} exists and is a superuser; it cannot be managed by the operator`);
-    }
-    if (row) {
-      // Only when drifted: a resync of a ready object should not write to the catalog either.
-      const drifted = row.rolcanlogin !== (opts.login !== false) || row.rolcreatedb !== !!opts.createdb || row.rolcreaterole !== !!opts.createrole;
-      if (drifted) await this.run(conn, `updating role ${name}`, `ALTER ROLE ${quoteIdent(name)} WITH ${attrs.join(' ')}`);
+    const facts = await this.roleFacts(conn, name);
+    if (facts) {
+      await this.acceptExistingRole(conn, facts, opts, attrs);
       return { created: false };
     }
     const pw = password === undefined ? '' : ` PASSWORD ${passwordLiteral(password, opts.dialect)}`;
     try {
-      await this.run(conn, `creating role ${name}`, `CREATE ROLE ${quoteIdent(name)} WITH ${attrs.join(' ')}${pw}`);
+      await this.transaction(conn, `creating role ${name}`, async (c) => {
+        await c.query(`CREATE ROLE ${quoteIdent(name)} WITH ${attrs.join(' ')}${pw}`);
+        await c.query(`COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(markerFor(opts.claim))}`);
+      });
     } catch (err) {
-      if (!(await this.roleExists(conn, name))) throw err;
-      if (password !== undefined) await this.setPassword(conn, name, password, opts.dialect);
+      // Lost a race (another reconcile created it): fine if it is ours, NameTaken if not.
+      const now = await this.roleFacts(conn, name);
+      if (!now) throw err;
+      await this.acceptExistingRole(conn, now, opts, attrs);
       return { created: false };
     }
     return { created: true };
+  }
+
+  private async acceptExistingRole(conn: Connection, facts: RoleFacts, opts: RoleOptions, attrs: string[]): Promise<void> {
+    const asked = [opts.createdb ? 'CREATEDB' : '', opts.createrole ? 'CREATEROLE' : ''];
+    const judged = judgeRole(facts, opts.claim, asked);
+    if (judged.state === 'taken') throw terminal('NameTaken', judged.message);
+    if (judged.state === 'adopt') {
+      await this.run(conn, `marking role ${facts.name}`, `COMMENT ON ROLE ${quoteIdent(facts.name)} IS ${quoteLiteral(markerFor(opts.claim))}`);
+    }
+    // Only when drifted: a resync of a ready object should not write to the catalog either.
+    const drifted = facts.canLogin !== (opts.login !== false) || facts.createdb !== !!opts.createdb || facts.createrole !== !!opts.createrole;
+    if (drifted) await this.run(conn, `updating role ${facts.name}`, `ALTER ROLE ${quoteIdent(facts.name)} WITH ${attrs.filter((a) => a !== 'NOREPLICATION' && a !== 'NOBYPASSRLS' && a !== 'NOSUPERUSER').join(' ')}`);
   }
 
   async setPassword(conn: Connection, role: string, password: string, dialect?: SqlDialect): Promise<void> {
@@ -182,9 +281,30 @@ export class SqlAdmin {
   /** Makes `member` a member of `role` (it may then act as the role, e.g. as database owner). */
   async grantMembership(conn: Connection, role: string, member: string): Promise<void> {
     const r = await this.run(conn, `checking membership of ${member} in ${role}`,
-      `SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
-        JOIN pg_catalog.pg_roles u ON u.oid = m.member WHERE r.rolname = $1 AND u.rolname = $2`, [role, member]);
+      `SELECT 1 FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.roleid
+        JOIN pg_catalog.pg_roles u ON u.oid OPERATOR(pg_catalog.=) m.member
+       WHERE r.rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name AND u.rolname OPERATOR(pg_catalog.=) $2::pg_catalog.name`, [role, member]);
     if (r.rowCount === 0) await this.run(conn, `granting ${role} to ${member}`, `GRANT ${quoteIdent(role)} TO ${quoteIdent(member)}`);
+  }
+
+  /**
+   * Before PostgreSQL 16 a session may grant membership in its own role to anyone (grantor = the
+   * role itself). Tenants must not hand their roles around behind our back: such grants on roles
+   * the operator created are revoked. Returns the revoked "role → member" pairs.
+   */
+  async revokeSelfGrantedMemberships(conn: Connection): Promise<string[]> {
+    const r = await this.run<{ role: string; member: string }>(conn, 'listing self-granted memberships',
+      `SELECT r.rolname AS role, u.rolname AS member FROM pg_catalog.pg_auth_members m
+         JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.roleid
+         JOIN pg_catalog.pg_roles u ON u.oid OPERATOR(pg_catalog.=) m.member
+        WHERE m.grantor OPERATOR(pg_catalog.=) m.roleid
+          AND pg_catalog.starts_with(pg_catalog.shobj_description(r.oid, 'pg_authid'), $1::pg_catalog.text)`, [MARKER_PREFIX]);
+    const out: string[] = [];
+    for (const { role, member } of r.rows) {
+      await this.run(conn, `revoking ${role} from ${member}`, `REVOKE ${quoteIdent(role)} FROM ${quoteIdent(member)}`);
+      out.push(`${role} → ${member}`);
+    }
+    return out;
   }
 
   /**
@@ -196,17 +316,32 @@ export class SqlAdmin {
     await this.run(conn, `granting database ${database} to ${role}`, `GRANT ALL ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(role)}`);
   }
 
-  /** Grants on schema public and extensions, executed INSIDE the database they belong to. */
+  /**
+   * Grants on schema public and extensions, executed INSIDE the database they belong to, in a
+   * pinned session. Extensions are created in EXTENSION_SCHEMA, owned by the admin, so their
+   * scripts (which run as a superuser with the target schema on their search_path) never see an
+   * object the tenant planted; the role finds them through its per-database search_path.
+   */
   async setupInsideDatabase(conn: Connection, database: string, opts: { role: string; extensions?: readonly string[] }): Promise<void> {
     for (const ext of opts.extensions ?? []) assertIdentifier(ext, 'extension name');
     await this.inDatabase(conn, database, `preparing database ${database}`, async (client) => {
-      // PG15+ no longer lets everyone create in public; the database's role needs it explicitly.
+      // PG15+ no longer lets everyone create in public; the database's role needs it explicitly
+      // (as owner through pg_database_owner it normally has it already).
       // (A team may have dropped schema public on purpose: then there is nothing to grant.)
-      const pub = await client.query("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'public'");
-      if (pub.rowCount === 1) await client.query(`GRANT ALL ON SCHEMA public TO ${quoteIdent(opts.role)}`);
+      const pub = await client.query<{ ok: boolean }>(
+        `SELECT pg_catalog.has_schema_privilege($1::pg_catalog.name, n.oid, 'CREATE, USAGE') AS ok
+           FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'public'::pg_catalog.name`, [opts.role]);
+      if (pub.rowCount === 1 && !pub.rows[0]!.ok) await client.query(`GRANT ALL ON SCHEMA public TO ${quoteIdent(opts.role)}`);
+      const missing: string[] = [];
       for (const ext of opts.extensions ?? []) {
+        const have = await client.query('SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) $1::pg_catalog.name', [ext]);
+        if (have.rowCount === 0) missing.push(ext);
+      }
+      if (missing.length === 0) return;
+      await this.ensureExtensionSchema(client, database, opts.role);
+      for (const ext of missing) {
         try {
-          await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext)} CASCADE`);
+          await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext)} SCHEMA ${quoteIdent(EXTENSION_SCHEMA)} CASCADE`);
         } catch (err) {
           throw classifyPgError(err, `creating extension ${ext} in database ${database}`);
         }
@@ -214,48 +349,112 @@ export class SqlAdmin {
     });
   }
 
-  /** Drops a database even with open sessions (WITH (FORCE) on PG13+, terminate them before). */
-  async dropDatabase(conn: Connection, name: string, dialect?: SqlDialect): Promise<void> {
-    assertIdentifier(name, 'database name');
-    if (SYSTEM_DATABASES.has(name)) throw new Error(`refusing to drop system database ${name}`);
-    if (!(await this.databaseExists(conn, name))) return;
-    const version = await this.serverVersion(conn);
-    if (version >= 130000 && dialect !== 'yugabyte') {
-      await this.run(conn, `dropping database ${name}`, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
-      return;
+  /**
+   * The extension schema, owned by the admin (USAGE for the role). A schema of that name the
+   * tenant made first is a trap (its objects would be on the extension script's search_path):
+   * refused. The role's search_path in this database is set once, when the schema is created.
+   */
+  private async ensureExtensionSchema(client: pg.Client, database: string, role: string): Promise<void> {
+    const s = await client.query<{ mine: boolean }>(
+      `SELECT n.nspowner OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) CURRENT_USER) AS mine
+         FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) $1::pg_catalog.name`, [EXTENSION_SCHEMA]);
+    if (s.rowCount === 1 && !s.rows[0]!.mine) {
+      throw terminal('ExtensionSchemaTaken', `schema ${EXTENSION_SCHEMA} in database ${database} was not created by the operator; drop or rename it so extensions can be installed safely`);
     }
-    await this.run(conn, `disconnecting sessions of ${name}`, 'SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()', [name]);
-    await this.run(conn, `dropping database ${name}`, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+    if (s.rowCount === 0) {
+      await client.query(`CREATE SCHEMA ${quoteIdent(EXTENSION_SCHEMA)}`);
+      await client.query(`GRANT USAGE ON SCHEMA ${quoteIdent(EXTENSION_SCHEMA)} TO ${quoteIdent(role)}`);
+      await client.query(`ALTER ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(database)} SET search_path = "$user", public, ${quoteIdent(EXTENSION_SCHEMA)}`);
+    }
   }
 
   /**
-   * Drops a role. Objects it owns or privileges granted to it would block DROP ROLE ("objects
-   * depend on it", a trap of the original), so in every database that holds any, ownership is
-   * reassigned to the admin and its privileges dropped first.
+   * Drops a database, even with open sessions (WITH (FORCE) on PG13+, terminate them before), but
+   * only when it is owned by `opts.owner` and that role is ours for opts.claim (or adoptable).
    */
-  async dropRole(conn: Connection, name: string): Promise<void> {
+  async dropDatabase(conn: Connection, name: string, opts: { owner: string; claim: Claim; dialect?: SqlDialect | undefined; adoptFrom?: string | undefined }): Promise<DropResult> {
+    assertIdentifier(name, 'database name');
+    if (SYSTEM_DATABASES.has(name)) throw new Error(`refusing to drop system database ${name}`);
+    const owner = await this.databaseOwner(conn, name);
+    if (owner === undefined) return { dropped: false };
+    const ownerOk = owner === opts.owner ? await this.roleClaimable(conn, owner, opts.claim) : (opts.claim.adopt === true || owner === opts.adoptFrom) && !(await this.markedForOther(conn, owner, opts.claim));
+    if (!ownerOk) return { dropped: false, skipped: `database ${name} is owned by role ${owner}, which the operator did not create for ${opts.claim.kind} ${opts.claim.namespace}/${opts.claim.name}` };
+    const version = await this.serverVersion(conn);
+    if (version >= 130000 && opts.dialect !== 'yugabyte') {
+      await this.run(conn, `dropping database ${name}`, `DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+      return { dropped: true };
+    }
+    await this.run(conn, `disconnecting sessions of ${name}`, 'SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname OPERATOR(pg_catalog.=) $1::pg_catalog.name AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()', [name]);
+    await this.run(conn, `dropping database ${name}`, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
+    return { dropped: true };
+  }
+
+  private async markedForOther(conn: Connection, role: string, claim: Claim): Promise<boolean> {
+    const facts = await this.roleFacts(conn, role);
+    const marker = parseMarker(facts?.comment);
+    return marker !== undefined && marker.uid !== claim.uid;
+  }
+
+  /**
+   * The NOLOGIN role without any rights that receives what dropped roles owned. Never the admin:
+   * a SECURITY DEFINER function a tenant planted would otherwise run as a superuser.
+   */
+  async ensureOrphanRole(conn: Connection): Promise<string> {
+    const facts = await this.roleFacts(conn, ORPHAN_ROLE);
+    if (facts) {
+      if (facts.comment !== ORPHAN_MARKER || facts.canLogin || privilegedAttributes(facts).length > 0) {
+        throw terminal('NameTaken', `role ${ORPHAN_ROLE} exists but is not the operator's NOLOGIN owner of orphaned objects; drop or rename it`);
+      }
+    } else {
+      try {
+        await this.transaction(conn, `creating role ${ORPHAN_ROLE}`, async (c) => {
+          await c.query(`CREATE ROLE ${quoteIdent(ORPHAN_ROLE)} WITH NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT`);
+          await c.query(`COMMENT ON ROLE ${quoteIdent(ORPHAN_ROLE)} IS ${quoteLiteral(ORPHAN_MARKER)}`);
+        });
+      } catch (err) {
+        if (!(await this.roleExists(conn, ORPHAN_ROLE))) throw err;
+      }
+    }
+    await this.ensureActingAs(conn, ORPHAN_ROLE);
+    return ORPHAN_ROLE;
+  }
+
+  /**
+   * Drops a role the operator created for `claim` (a role that is not ours is left alone; the
+   * result says why). Objects it owns or privileges granted to it would block DROP ROLE ("objects
+   * depend on it", a trap of the original), so in every database that holds any, ownership goes
+   * to the orphan role (NOLOGIN, no rights) and its privileges are dropped first.
+   */
+  async dropRole(conn: Connection, name: string, claim: Claim): Promise<DropResult> {
     assertIdentifier(name, 'role name');
-    if (!(await this.roleExists(conn, name))) return;
-    const dbs = await this.run<{ datname: string }>(conn, `listing databases for role ${name}`,
-      'SELECT datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1');
+    const facts = await this.roleFacts(conn, name);
+    if (!facts) return { dropped: false };
+    const judged = judgeRole(facts, claim);
+    if (judged.state === 'taken') return { dropped: false, skipped: judged.message };
     const dependent = await this.run<{ datname: string | null }>(conn, `listing dependencies of role ${name}`,
       `SELECT DISTINCT d.datname FROM pg_catalog.pg_shdepend s
-         LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
-        WHERE s.refobjid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)
-          AND s.refclassid = 'pg_catalog.pg_authid'::regclass`, [name]);
-    const needCleanup = new Set(dependent.rows.map((r) => r.datname).filter((d): d is string => d !== null));
-    for (const { datname } of dbs.rows) {
-      if (!needCleanup.has(datname)) continue;
-      await this.inDatabase(conn, datname, `releasing objects of role ${name} in ${datname}`, async (client) => {
-        await client.query(`REASSIGN OWNED BY ${quoteIdent(name)} TO CURRENT_USER`);
-        await client.query(`DROP OWNED BY ${quoteIdent(name)}`);
-      });
-    }
-    // Databases it owns are not covered by REASSIGN in another database.
-    for (const db of await this.databasesOwnedBy(conn, name)) {
-      await this.run(conn, `reassigning database ${db}`, `ALTER DATABASE ${quoteIdent(db)} OWNER TO CURRENT_USER`);
+         LEFT JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) s.dbid
+        WHERE s.refobjid OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name)
+          AND s.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass
+          AND (d.oid IS NULL OR (d.datallowconn AND NOT d.datistemplate))`, [name]);
+    const needCleanup = dependent.rows.map((r) => r.datname).filter((d): d is string => d !== null);
+    const owned = facts.databases;
+    if (needCleanup.length > 0 || owned.length > 0) {
+      const orphan = await this.ensureOrphanRole(conn);
+      await this.ensureActingAs(conn, name);
+      for (const datname of needCleanup) {
+        await this.inDatabase(conn, datname, `releasing objects of role ${name} in ${datname}`, async (client) => {
+          await client.query(`REASSIGN OWNED BY ${quoteIdent(name)} TO ${quoteIdent(orphan)}`);
+          await client.query(`DROP OWNED BY ${quoteIdent(name)}`);
+        });
+      }
+      // Databases it owns are not covered by REASSIGN in another database.
+      for (const db of owned) {
+        await this.run(conn, `reassigning database ${db}`, `ALTER DATABASE ${quoteIdent(db)} OWNER TO ${quoteIdent(orphan)}`);
+      }
     }
     await this.run(conn, `dropping role ${name}`, `DROP ROLE IF EXISTS ${quoteIdent(name)}`);
+    return { dropped: true };
   }
 
   /** Whether these credentials log in (used to verify Secrets and password resets). */
@@ -275,7 +474,7 @@ export class SqlAdmin {
 
   /** Whether a role may log in (rolcanlogin) — a NOLOGIN leftover must not be handed out. */
   async roleCanLogin(conn: Connection, name: string): Promise<boolean> {
-    const r = await this.run<{ rolcanlogin: boolean }>(conn, `checking role ${name}`, 'SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = $1', [name]);
+    const r = await this.run<{ rolcanlogin: boolean }>(conn, `checking role ${name}`, 'SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) $1::pg_catalog.name', [name]);
     return r.rows[0]?.rolcanlogin === true;
   }
 

@@ -20,6 +20,15 @@ export const DEFAULT_TIMEOUTS: SqlTimeouts = { connectMs: 5_000, statementMs: 30
 export const APPLICATION_NAME = 'hybridcloud-postgresql-operator';
 
 /**
+ * Settings pinned in the startup packet of every operator session. Startup options win over
+ * ALTER DATABASE … SET and ALTER ROLE … [IN DATABASE] SET, which a tenant owning a database can
+ * write: with only pg_catalog and our own pg_temp on the path, nothing a tenant created can be
+ * found by an unqualified name (CVE-2018-1058). `role=none` undoes a planted `ALTER DATABASE …
+ * SET role`, which would otherwise run the admin's statements as someone else.
+ */
+export const PINNED_SESSION_OPTIONS = '-c search_path=pg_catalog,pg_temp -c role=none';
+
+/**
  * Connection settings plus libpq's sslmode semantics: 'require' encrypts without verifying the
  * certificate (as libpq does), 'verify-ca'/'verify-full' verify, 'disable'/'allow'/'prefer' do
  * not use TLS (node-postgres cannot fall back between plain and TLS).
@@ -39,6 +48,7 @@ export function clientConfig(conn: AdminConnection & { sslmode?: string }, timeo
     lock_timeout: timeouts.statementMs,
     idle_in_transaction_session_timeout: timeouts.statementMs,
     application_name: APPLICATION_NAME,
+    options: PINNED_SESSION_OPTIONS,
   };
 }
 

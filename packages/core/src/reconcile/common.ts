@@ -59,8 +59,41 @@ export async function ensureFinalizer<T extends AnyResource>(kube: KubeAccess, k
   if (current.includes(FINALIZER) && !current.includes(KOPF_FINALIZER)) return obj;
   const finalizers = [...current.filter((f) => f !== KOPF_FINALIZER && f !== FINALIZER), FINALIZER];
   const patch = { finalizers, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) };
-  return (await kube.patchMetadata<T>(kind, obj.metadata.namespace, obj.metadata.name, patch)) ?? obj;
+  const patched = await kube.patchMetadata<T>(kind, obj.metadata.namespace, obj.metadata.name, patch);
+  // 404: the object went away since we read it. Creating anything now would leak it (no finalizer
+  // could ever clean it up), so the reconcile stops here.
+  if (!patched) throw new ObjectGone(`${kind} ${obj.metadata.namespace}/${obj.metadata.name} no longer exists`);
+  return patched;
 }
+
+/** The object was deleted while we worked on it: the reconcile ends without error or status. */
+export class ObjectGone extends Error {}
+
+/**
+ * The explicit way out when external cleanup is impossible (server gone for good, backend removed
+ * from the config): `hybridcloud.maibornwolff.de/deletion-policy: Orphan` on the CR makes deletion
+ * leave whatever exists outside Kubernetes and only remove the finalizer (crossplane's Orphan).
+ */
+export const DELETION_POLICY_ANNOTATION = 'hybridcloud.maibornwolff.de/deletion-policy';
+export const orphanOnDelete = (obj: AnyResource): boolean => obj.metadata.annotations?.[DELETION_POLICY_ANNOTATION]?.toLowerCase() === 'orphan';
+/** kopf's finalizer or its last-handled annotation: provisioned by the Python operator, not yet by us. */
+export const managedByPythonOperator = (obj: AnyResource): boolean =>
+  !!obj.metadata.finalizers?.includes(KOPF_FINALIZER) || !!obj.metadata.annotations?.['kopf.zalando.org/last-handled-configuration'];
+/** Explicit per-object opt-in to take over what exists under the derived names (roles, databases, Secrets). */
+export const ADOPT_ANNOTATION = 'hybridcloud.maibornwolff.de/adopt';
+
+/**
+ * A Secret named in spec.credentialsSecret that exists but is not ours: never written into or
+ * deleted with the CR (it may hold someone's keys), unless the CR opts in or the Python operator,
+ * which wrote its Secrets without ownerReferences, made it.
+ */
+export function unclaimedSecretProblem(secret: { metadata?: { ownerReferences?: Array<{ uid: string }> } } | undefined, obj: AnyResource, secretName: string): string | undefined {
+  if (!secret) return undefined;
+  if ((secret.metadata?.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid)) return undefined;
+  if (managedByPythonOperator(obj) || obj.metadata.annotations?.[ADOPT_ANNOTATION] === 'true') return undefined;
+  return `Secret ${secretName} already exists and was not created by the operator for this resource; choose another spec.credentialsSecret, or annotate the resource with ${ADOPT_ANNOTATION}=true to take the Secret over (it is then deleted with the resource)`;
+}
+export const ORPHAN_HINT = `To delete the resource anyway and leave what exists outside Kubernetes behind, annotate it with ${DELETION_POLICY_ANNOTATION}=Orphan.`;
 
 export function hasFinalizer(obj: AnyResource): boolean {
   const f = obj.metadata.finalizers ?? [];

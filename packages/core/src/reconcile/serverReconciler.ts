@@ -10,14 +10,15 @@ import { BackendError, classifyError, terminal } from '../backend/errors.js';
 import type { ReconcileRequest, ReconcileResult, Reconciler } from '../controller/reconciler.js';
 import { credentialsData, desiredSecret, foreignController, PENDING_PASSWORD_KEY, storedPasswords } from '../credentials/secret.js';
 import {
-  ACTION_LABEL, CREATED_WITH_ANNOTATION, RESET_PASSWORD, ensureFinalizer, eventOnTransition, hasFinalizer, makeOp,
-  record, redact, removeActionLabel, removeFinalizer, serverRequest, unsupportedFields,
+  ACTION_LABEL, CREATED_WITH_ANNOTATION, DELETION_POLICY_ANNOTATION, ORPHAN_HINT, managedByPythonOperator, ObjectGone, RESET_PASSWORD, ensureFinalizer,
+  eventOnTransition, hasFinalizer, makeOp, orphanOnDelete, record, redact, removeActionLabel, removeFinalizer, serverRequest, unclaimedSecretProblem, unsupportedFields,
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
 import { isConflict } from './kubeAccess.js';
 import { nextStatus, sameStatus, statusPatch, type Observed } from './status.js';
 
 const DEPENDENTS_POLL_MS = 3_000;
+
 
 const passwordTag = (pw: string) => createHash('sha256').update(pw).digest('hex').slice(0, 16);
 
@@ -32,6 +33,7 @@ export class ServerReconciler implements Reconciler {
     try {
       return obj.metadata.deletionTimestamp ? await this.delete(obj) : await this.apply(obj, secrets);
     } catch (err) {
+      if (err instanceof ObjectGone) return {};
       return this.failed(obj, err, secrets);
     }
   }
@@ -68,6 +70,8 @@ export class ServerReconciler implements Reconciler {
     const owner = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, uid: obj.metadata.uid ?? '' };
     const foreign = foreignController(secret, owner);
     if (foreign) throw terminal('SecretConflict', `Secret ${secretName} belongs to ${foreign.kind} ${foreign.name}; choose another spec.credentialsSecret`);
+    const unclaimed = unclaimedSecretProblem(secret, obj, secretName);
+    if (unclaimed) throw terminal('SecretConflict', unclaimed);
     const stored = storedPasswords(secret);
     const current = stored.current;
     let pending = stored.pending;
@@ -87,6 +91,12 @@ export class ServerReconciler implements Reconciler {
 
     const op = makeOp(this.opDeps(), 'server', obj, res.id, request);
     const seen = await backend.observeServer(op, request);
+    // The backend is recorded before anything is created: a later change of spec.backend or of the
+    // default backend can then never create a second server or delete through the wrong one. (A
+    // server that exists already, e.g. adopted from the Python operator, keeps its Ready state.)
+    if (!seen.exists && obj.status?.backend !== res.id) {
+      await this.writeStatus(obj, { backend: res.id, ready: false, reason: 'Creating', message: `Provisioning through backend '${res.id}'`, deployment: 'working', deploymentReason: null, unsupported });
+    }
     const progress = await this.converge(backend, op, obj, request, seen, current, pending);
     if (progress.state !== 'ready') {
       const message = progress.state === 'pending' ? progress.message : 'waiting for the server';
@@ -147,10 +157,23 @@ export class ServerReconciler implements Reconciler {
       await this.writeStatus(obj, { ready: false, reason: 'DependentDatabases', message: `Waiting for ${names.length} PostgreSQLDatabase(s) on this server to be deleted first: ${shown}`, deployment: 'working', deploymentReason: null });
       return { requeueAfterMs: DEPENDENTS_POLL_MS };
     }
+    if (orphanOnDelete(obj)) {
+      await record(this.d.events, obj, 'Warning', 'Orphaned', `${DELETION_POLICY_ANNOTATION}=Orphan: the server is left to exist outside Kubernetes; only the finalizer is removed`, this.d.log);
+      await this.deleteOwnedSecret(obj);
+      await removeFinalizer(kube, 'server', obj);
+      return {};
+    }
+    // Never provisioned: nothing exists outside Kubernetes (the backend is recorded before its first
+    // call). Objects the Python operator managed carry kopf's marks instead and are deleted normally.
+    if (!obj.status?.backend && !managedByPythonOperator(obj)) {
+      await this.deleteOwnedSecret(obj);
+      await removeFinalizer(kube, 'server', obj);
+      return {};
+    }
     const res = this.d.registry.resolve(obj.spec.backend, obj.status?.backend);
     if (!res.ok) {
       // Never drop the finalizer without the backend: the server would be leaked silently.
-      await this.writeStatus(obj, { ready: false, reason: res.reason, message: `Cannot delete: ${res.message}`, deployment: 'working', deploymentReason: null });
+      await this.writeStatus(obj, { ready: false, reason: res.reason, message: `Cannot delete: ${res.message} ${ORPHAN_HINT}`, deployment: 'working', deploymentReason: null });
       return { requeueAfterMs: this.d.resyncMs };
     }
     const request = serverRequest(obj, res.id);

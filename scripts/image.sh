@@ -19,7 +19,9 @@
 # 5. prints the build time and the image size.
 #
 # Environment: IMAGE (tag, default localhost/hybrid-cloud-postgresql-operator:dev), IMAGE_CHARTS_DIR
-# (a directory with postgresql/ and yugabyte/ chart directories), HYBRIDCLOUD_CACHE. Needs root
+# (a directory with postgresql/ and yugabyte/ chart directories), IMAGE_CONTEXT (worktree: the
+# work tree as it is, the default, like `docker build .`; head: the last commit only, through
+# `git archive HEAD`, for a checkout others are editing), HYBRIDCLOUD_CACHE. Needs root
 # (rootful buildah/podman, mmdebstrap in root mode) and host networking.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,7 +88,7 @@ case "$(uname -m)" in x86_64) goarch=amd64 nodearch=x64 ;; aarch64|arm64) goarch
 
 recipe_of() { podman image inspect --format "{{index .Labels \"$RECIPE_LABEL\"}}" "$1" 2>/dev/null || true; }
 up_to_date() { [ "$REBUILD_BASE" = 0 ] && [ "$(recipe_of "$1")" = "$2" ]; }
-hash_of() { sha256sum | cut -c1-16; }
+hash_of() { grep -v '^[[:space:]]*#' | sha256sum | cut -c1-16; }   # comments do not change a recipe
 
 # Debian bookworm root from the machine's Debian sources (deb822 or one-line lists naming bookworm).
 debian_sources=()
@@ -108,7 +110,7 @@ else
   mmdebstrap "${MMDEBSTRAP_OPTS[@]}" bookworm "$tar" "${debian_sources[@]}" > "$CACHE/mmdebstrap.log" 2>&1 \
     || { tail -20 "$CACHE/mmdebstrap.log" >&2; die "mmdebstrap failed (log: $CACHE/mmdebstrap.log)"; }
   podman import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' --change 'CMD ["bash"]' \
-    --change "LABEL $RECIPE_LABEL=$debian_recipe" "$tar" "$DEBIAN_IMAGE" >/dev/null
+    --change "LABEL $RECIPE_LABEL=$debian_recipe" --quiet "$tar" "$DEBIAN_IMAGE" >/dev/null
   rm -f "$tar"
   say "$DEBIAN_IMAGE: built in $(secs "$t") s"
 fi
@@ -170,16 +172,26 @@ fi
 BASE_SECS=$(secs "$T0")
 
 # --- 3. the image ------------------------------------------------------------------------------------
-# Charts for the offline charts stage.
+# The build context: the work tree, or the last commit.
+case "${IMAGE_CONTEXT:-worktree}" in
+  worktree) context="$ROOT" ;;
+  head)
+    context="$CACHE/context"
+    rm -rf "$context" && mkdir -p "$context"
+    git -C "$ROOT" archive HEAD | tar -x -C "$context"
+    say "context: $(git -C "$ROOT" rev-parse --short HEAD) (git archive HEAD)" ;;
+  *) die "IMAGE_CONTEXT must be worktree or head" ;;
+esac
+# Charts for the offline charts stage (docker/charts in the context).
 charts_src="${IMAGE_CHARTS_DIR:-}"
 for chart in postgresql yugabyte; do
-  rm -rf "${ROOT:?}/docker/charts/$chart"
+  rm -rf "${context:?}/docker/charts/$chart"
   if [ -n "$charts_src" ]; then
     [ -f "$charts_src/$chart/Chart.yaml" ] || die "IMAGE_CHARTS_DIR=$charts_src has no $chart/Chart.yaml"
-    cp -R "$charts_src/$chart" "$ROOT/docker/charts/$chart"
+    cp -R "$charts_src/$chart" "$context/docker/charts/$chart"
   else
     case "$chart" in postgresql) from=packages/backend-helm-bitnami/test-charts/postgresql ;; yugabyte) from=packages/backend-helm-yugabyte/test-charts/yugabyte ;; esac
-    cp -R "$ROOT/$from" "$ROOT/docker/charts/$chart"
+    cp -R "$context/$from" "$context/docker/charts/$chart"
   fi
 done
 [ -n "$charts_src" ] || say "charts: the helm backends' test fixtures (docker/charts), not the upstream charts (set IMAGE_CHARTS_DIR for those)"
@@ -193,9 +205,9 @@ if [ -f "$host_ca" ]; then
   build_mounts=(-v "$host_ca:$host_ca:ro" -v "$CACHE/npmrc:/root/.npmrc:ro")
 fi
 
-say "building $IMAGE from $ROOT/Dockerfile (buildah bud, CHARTS_SOURCE=local) …"
+say "building $IMAGE from $context/Dockerfile (buildah bud, CHARTS_SOURCE=local) …"
 t=$(date +%s)
-"${BUD[@]}" --build-arg CHARTS_SOURCE=local "${build_mounts[@]}" -f "$ROOT/Dockerfile" -t "$IMAGE" "$ROOT" > "$CACHE/build.log" 2>&1 \
+"${BUD[@]}" --build-arg CHARTS_SOURCE=local "${build_mounts[@]}" -f "$context/Dockerfile" -t "$IMAGE" "$context" > "$CACHE/build.log" 2>&1 \
   || { tail -40 "$CACHE/build.log" >&2; die "buildah bud failed (full log: $CACHE/build.log)"; }
 BUILD_SECS=$(secs "$t")
 SIZE=$(podman image inspect --format '{{.Size}}' "$IMAGE")

@@ -82,8 +82,9 @@ LABEL org.opencontainers.image.title="hybrid-cloud-postgresql-operator" \
       org.opencontainers.image.description="PostgreSQL servers and databases on Azure, AWS or in-cluster, from Kubernetes custom resources" \
       org.opencontainers.image.source="https://github.com/MaibornWolff/hybrid-cloud-postgresql-operator" \
       org.opencontainers.image.licenses="Apache-2.0"
-RUN groupadd --system --gid 10001 operator \
- && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin operator
+# Named hybridcloud: Debian's base-passwd already has a group "operator" (gid 37).
+RUN groupadd --system --gid 10001 hybridcloud \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin hybridcloud
 COPY --from=helm /out/helm /usr/local/bin/helm
 COPY --from=build /out/app /opt/hybridcloud-postgresql
 COPY --from=charts /out/charts /opt/hybridcloud-postgresql/charts

@@ -141,7 +141,8 @@ else
     chmod 0755 "$ctx/go/bin/"* "$ctx/go/pkg/tool/"*/*
   fi
   "${BUD[@]}" --quiet -f "$ROOT/docker/base/golang.Containerfile" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" \
-    --build-arg "GO_VERSION=$GO_VERSION" --label "$RECIPE_LABEL=$go_recipe" -t "$GO_IMAGE" "$ctx" >/dev/null
+    --build-arg "GO_VERSION=$GO_VERSION" --label "$RECIPE_LABEL=$go_recipe" -t "$GO_IMAGE" "$ctx" > "$CACHE/base-golang.log" 2>&1 \
+    || { tail -20 "$CACHE/base-golang.log" >&2; die "building $GO_IMAGE failed (log: $CACHE/base-golang.log)"; }
   say "$GO_IMAGE: built in $(secs "$t") s"
 fi
 
@@ -166,7 +167,8 @@ else
     rm -rf "$ctx/dl"
   fi
   "${BUD[@]}" --quiet -f "$ROOT/docker/base/node.Containerfile" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" \
-    --build-arg "NODE_VERSION=$NODE_VERSION" --label "$RECIPE_LABEL=$node_recipe" -t "$NODE_IMAGE" "$ctx" >/dev/null
+    --build-arg "NODE_VERSION=$NODE_VERSION" --label "$RECIPE_LABEL=$node_recipe" -t "$NODE_IMAGE" "$ctx" > "$CACHE/base-node.log" 2>&1 \
+    || { tail -20 "$CACHE/base-node.log" >&2; die "building $NODE_IMAGE failed (log: $CACHE/base-node.log)"; }
   say "$NODE_IMAGE: built in $(secs "$t") s"
 fi
 BASE_SECS=$(secs "$T0")

@@ -84,6 +84,11 @@ export class LeaderElector {
     this.running = this.run().catch((err: unknown) => this.o.log.error({ error: describeError(err) }, 'leader election loop crashed (bug)'));
   }
 
+  /** Wall time for the Lease's timestamps (read by others); every decision uses timers.now(), monotonic. */
+  private wallNow(): number {
+    return this.timers.wallNow ? this.timers.wallNow() : this.timers.now();
+  }
+
   /** Stops campaigning; with release (graceful shutdown), hands the Lease back at once. */
   async stop(o: { release?: boolean } = {}): Promise<void> {
     this.stopCtl.abort();
@@ -148,7 +153,7 @@ export class LeaderElector {
   private async attempt(): Promise<boolean> {
     const { namespace, leaseName: name } = this.o;
     const now = this.timers.now();
-    const micro = () => new V1MicroTime(this.timers.now());
+    const micro = () => new V1MicroTime(this.wallNow());
     let lease: V1Lease;
     try {
       lease = await this.api.readNamespacedLease({ namespace, name });
@@ -209,7 +214,7 @@ export class LeaderElector {
       await this.api.replaceNamespacedLease({
         namespace,
         name,
-        body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(this.timers.now()), acquireTime: new V1MicroTime(this.timers.now()) } },
+        body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(this.wallNow()), acquireTime: new V1MicroTime(this.wallNow()) } },
       });
       this.o.log.info({ lease: name }, 'released the lease');
     } catch (err) {

@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoordinationV1Api, CoreV1Api, V1MicroTime, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestNamespace, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { terminal, throttled } from '../backend/errors.js';
 import { CONFIGMAP_RESOURCE, SECRET_RESOURCE } from '../kube/resource.js';
@@ -63,7 +63,7 @@ const options = (leaseName: string, o: Partial<ManagerOptions> = {}): ManagerOpt
   ...o,
 });
 
-async function start(replica: string, opts: ManagerOptions, behaviour?: RecordingReconciler['behaviour']) {
+async function start(replica: string, opts: ManagerOptions, behaviour?: RecordingReconciler['behaviour'], workAbort?: AbortController) {
   const reconciler = new RecordingReconciler(replica, behaviour);
   const fatal: string[] = [];
   const m = await startManager({
@@ -73,6 +73,7 @@ async function start(replica: string, opts: ManagerOptions, behaviour?: Recordin
     reconcilers: [reconciler],
     resources: { ConfigMap: CONFIGMAP_RESOURCE },
     onFatal: (r) => fatal.push(r),
+    ...(workAbort ? { workAbort } : {}),
   });
   running.push(m);
   return { m, reconciler, fatal, replica };
@@ -170,6 +171,57 @@ describe('leader election', () => {
     expect(r.fatal).toBe(true);
     expect(a.m.isLeader()).toBe(false);
   });
+});
+
+describe('leadership safety', () => {
+  it('lost leadership cancels running work at once, before the drain, and leaves the Lease to the new holder', async () => {
+    const lease = `le-${randomBytes(3).toString('hex')}`;
+    const work = new AbortController();
+    let cancelledAt = 0;
+    let running = false;
+    // A reconcile that would run for a minute (a hung cloud call) unless its signal aborts.
+    const a = await start('a', options(lease, { leaderElection: { enabled: true, leaseName: lease, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 1 }, shutdownGraceMs: 20_000 }), async () => {
+      running = true;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 60_000);
+        work.signal.addEventListener('abort', () => { cancelledAt = Date.now(); clearTimeout(t); resolve(); }, { once: true });
+      });
+      return {};
+    }, work);
+    await eventually('leader', () => a.m.isLeader());
+    await createCm(`hung-${lease}`);
+    await eventually('reconcile running', () => running);
+    const api = kc.makeApiClient(CoordinationV1Api);
+    const l = await api.readNamespacedLease({ namespace: ns, name: lease });
+    await api.replaceNamespacedLease({ namespace: ns, name: lease, body: { ...l, spec: { ...l.spec, holderIdentity: 'intruder', renewTime: new V1MicroTime(Date.now()) } } });
+    const lostAt = await eventually('loss reported', () => a.fatal.length > 0 && Date.now(), 10_000);
+    const r = await a.m.done;
+    expect(r.fatal).toBe(true);
+    expect(cancelledAt, 'the running reconcile was cancelled').toBeGreaterThan(0);
+    // Cancelled when leadership was lost, not after the 20 s shutdown grace.
+    expect(cancelledAt - lostAt).toBeLessThan(2_000);
+    expect(await holder(lease)).toBe('intruder');
+  });
+
+  it('a wall-clock jump neither makes a standby take over nor the leader give up', async () => {
+    const lease = `le-${randomBytes(3).toString('hex')}`;
+    const opts = options(lease, { leaderElection: { enabled: true, leaseName: lease, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 1 } });
+    const a = await start('a', opts);
+    await eventually('a leads', () => a.m.isLeader());
+    const b = await start('b', opts);
+    await eventually('b synced', () => b.m.ready());
+    const realNow = Date.now.bind(Date);
+    const jump = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000);
+    try {
+      await new Promise((r) => setTimeout(r, 5_000)); // more than a lease duration of retries
+      expect(a.m.isLeader()).toBe(true);
+      expect(b.m.isLeader()).toBe(false);
+      expect(a.fatal).toEqual([]);
+      expect(b.fatal).toEqual([]);
+    } finally {
+      jump.mockRestore();
+    }
+  }, 30_000);
 });
 
 describe('controller', () => {

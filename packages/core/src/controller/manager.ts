@@ -58,6 +58,12 @@ export interface ManagerDeps {
   metricsRegistry?: Registry;
   /** Leadership lost or another unrecoverable condition; default: log and exit(1). */
   onFatal?: (reason: string) => void;
+  /**
+   * Aborted the moment work must stop: at once on lost leadership (before anything else, so no
+   * running reconcile or backend call keeps mutating while another replica takes over), and on a
+   * stop after the drain. The reconcilers' Op.signal comes from it.
+   */
+  workAbort?: AbortController;
   timers?: Timers;
 }
 
@@ -158,8 +164,11 @@ export async function startManager(deps: ManagerDeps): Promise<ManagerHandle> {
 
   const fatal = (reason: string) => {
     if (stopping) return;
+    // Another replica may lead already: running work is cancelled now, not after a drain, and
+    // nothing new starts (the drain below gets no grace period).
+    deps.workAbort?.abort(new Error(reason));
     log.error({ reason }, 'stopping the operator');
-    void stop({ release: false }, reason, true).then(() => (deps.onFatal ?? defaultOnFatal(log))(reason));
+    void stop({ release: false }, reason, true, 0).then(() => (deps.onFatal ?? defaultOnFatal(log))(reason));
   };
 
   const le = o.leaderElection;
@@ -204,12 +213,14 @@ export async function startManager(deps: ManagerDeps): Promise<ManagerHandle> {
   }
   log.info({ leaderElection: le.enabled, identity: elector?.identity, namespaces: o.watchNamespaces.length ? o.watchNamespaces : 'all', healthPort: health?.port }, 'manager started');
 
-  async function stop(so: { release?: boolean } = {}, reason = 'stopped', isFatal = false): Promise<void> {
+  async function stop(so: { release?: boolean } = {}, reason = 'stopped', isFatal = false, graceMs?: number): Promise<void> {
     if (stopping) return stopping;
     stopping = (async () => {
-      const grace = o.shutdownGraceMs ?? 7000;
+      const grace = graceMs ?? o.shutdownGraceMs ?? 7000;
       const drained = await Promise.all([...controllers.values()].map((c) => c.stop(grace)));
       if (drained.some((d) => !d)) log.warn({ graceMs: grace }, 'reconciles still running at shutdown were abandoned');
+      // The Lease is released only after every reconcile returned or was abandoned and cancelled.
+      deps.workAbort?.abort(new Error(reason));
       await elector?.stop({ release: so.release !== false && controllersStarted });
       metrics.leader.set(0);
       await Promise.all([...informers.values()].map((i) => i.stop()));
@@ -271,6 +282,7 @@ export async function startOperator(container: DependencyContainer): Promise<Sto
     logger: log,
     options,
     reconcilers: [server, database],
+    workAbort: abort,
     // Not process.exit here: startOperator returns { fatal: true } and the CLI exits 1 after
     // closing the backends.
     onFatal: () => undefined,

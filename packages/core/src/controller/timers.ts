@@ -8,13 +8,18 @@ export interface TimerHandle {
 }
 
 export interface Timers {
+  /** Monotonic milliseconds: elapsed-time decisions (leases, backoff) must not follow wall-clock jumps. */
   now(): number;
+  /** Wall-clock milliseconds, for timestamps other processes read (a Lease's renewTime). */
+  wallNow?(): number;
   /** Calls fn after ms; real timers are unref'd so a pending retry never keeps the process alive. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
 }
 
 export const realTimers: Timers = {
-  now: () => Date.now(),
+  // performance.now() never jumps (NTP steps, a VM resumed); Date.now() does.
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
   setTimeout(fn, ms) {
     const t = setTimeout(fn, Math.max(0, ms));
     t.unref();

@@ -10,6 +10,12 @@ export interface RdsClientOptions {
   requestsPerSecond: number;
   /** Attempts per API call including the first (SDK standard retry mode: exponential backoff with jitter). */
   maxAttempts: number;
+  /**
+   * Bound on one HTTP attempt (default 30 s) and on its TCP connect (default 5 s). Without them a
+   * request to an endpoint that accepts and never answers hangs for ever and holds a worker.
+   */
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -26,6 +32,8 @@ export function createRdsClient(options: RdsClientOptions): { client: RDSClient;
     credentials: fromNodeProviderChain(),
     maxAttempts: options.maxAttempts,
     retryMode: 'standard',
+    // throwOnRequestTimeout: without it smithy only logs a warning and the request keeps hanging.
+    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 30_000, connectionTimeout: options.connectTimeoutMs ?? 5_000, throwOnRequestTimeout: true },
   });
   // After the retry middleware, so that each attempt waits for a token, not just each call.
   const spendToken = (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { retryable, terminal, throttled } from '../backend/errors.js';
 import { silentLogger } from '../observability/logger.js';
 import { Controller, isSettled, meaningfulChange, ownerRequests } from './controller.js';
+import { currentReconcileSignal } from './reconcileContext.js';
 import { FakeTimers, flush } from './fakeTimers.js';
 import type { InformerHandlers, ObjectInformer } from './informer.js';
 import type { ReconcileRequest, ReconcileResult } from './reconciler.js';
@@ -261,6 +262,46 @@ describe('slow reconciles', () => {
     release();
     await flush();
     expect(c.queue.inFlight).toBe(0);
+  });
+});
+
+describe('reconcile deadline', () => {
+  it('cancels a reconcile that hangs past its deadline: its signal aborts, the worker is freed, the key retried', async () => {
+    const t = new FakeTimers();
+    const inf = new MemoryInformer();
+    let calls = 0;
+    const seen: string[] = [];
+    const c = new Controller<Obj>({
+      informer: inf,
+      // A hung backend call that honours its signal, as the SDKs do with abortSignal.
+      reconciler: {
+        kind: 'Thing',
+        reconcile: () => {
+          calls++;
+          const signal = currentReconcileSignal();
+          return new Promise((_, reject) => signal?.addEventListener('abort', () => { seen.push(String((signal.reason as Error).message)); reject(signal.reason); }, { once: true }));
+        },
+      },
+      log: silentLogger,
+      concurrency: 1,
+      backoff: { baseMs: 1000, maxMs: 60_000, jitter: 0 },
+      resyncMs: 3_600_000,
+      handlerOnResume: true,
+      timers: t,
+      reconcileTimeoutMs: 120_000,
+    });
+    inf.put(obj('a'));
+    c.start();
+    await t.advance(119_000);
+    expect(seen).toEqual([]);
+    expect(c.queue.inFlight).toBe(1);
+    await t.advance(1_500);
+    expect(seen).toEqual(['reconcile of Thing ns/a exceeded its deadline of 120 s']);
+    await flush();
+    expect(c.queue.inFlight).toBe(0);
+    expect(calls).toBe(1);
+    await t.advance(1_000); // backoff
+    expect(calls).toBe(2);
   });
 });
 

@@ -18,6 +18,7 @@
  *   else (new, changed, failed, deleting, with an action label) runs at once.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { runInReconcileScope } from './reconcileContext.js';
 import { classifyError } from '../backend/errors.js';
 import { describeError, kubeStatus } from '../kube/errors.js';
 import { objectKey, parseKey } from '../kube/resource.js';
@@ -62,6 +63,11 @@ export interface ControllerOptions<T extends KubernetesObject> {
    * abandoning it would let a second run of the same key start). Default 60 s.
    */
   slowReconcileMs?: number;
+  /**
+   * Deadline of one reconcile (default 10 minutes): past it the reconcile's signal is aborted, so
+   * backend and SQL calls that honour it end and the worker is freed; the key is retried with backoff.
+   */
+  reconcileTimeoutMs?: number;
 }
 
 type AnyObj = KubernetesObject & { status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } };
@@ -219,8 +225,14 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       () => this.o.log.warn({ kind: this.kind, namespace: req.namespace, name: req.name, runningMs: slowMs }, 'reconcile is taking long; its worker stays busy'),
       slowMs,
     );
+    const deadline = new AbortController();
+    const timeoutMs = this.o.reconcileTimeoutMs ?? 600_000;
+    const expire = this.timers.setTimeout(() => {
+      this.o.log.warn({ kind: this.kind, namespace: req.namespace, name: req.name, timeoutMs }, 'reconcile exceeded its deadline; cancelling it');
+      deadline.abort(new Error(`reconcile of ${this.kind} ${req.namespace}/${req.name} exceeded its deadline of ${Math.round(timeoutMs / 1000)} s`));
+    }, timeoutMs);
     try {
-      const res = await this.o.reconciler.reconcile(req);
+      const res = await runInReconcileScope(deadline.signal, () => this.o.reconciler.reconcile(req));
       endTimer?.();
       if (res.requeueAfterMs !== undefined && res.requeueAfterMs >= 0) {
         m?.reconcileTotal.inc({ kind: this.kind, result: 'requeue' });
@@ -249,6 +261,7 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       }
     } finally {
       slow.cancel();
+      expire.cancel();
     }
   }
 }

@@ -8,6 +8,7 @@ import type { EventRecorder, InvolvedObject } from '../kube/events.js';
 import type { Logger } from '../observability/logger.js';
 import type { AnyResource, Kind, KubeAccess } from './kubeAccess.js';
 import { readyCondition } from './status.js';
+import { withReconcileSignal } from '../controller/reconcileContext.js';
 import { adoptionAllowed } from './adoption.js';
 
 export const FINALIZER = 'hybridcloud.maibornwolff.de/finalizer';
@@ -186,7 +187,8 @@ export function makeOp(deps: OpDeps, kind: Kind, obj: AnyResource, backendId: st
   const log = deps.log.child({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, backend: backendId });
   return {
     log,
-    signal: deps.signal,
+    // Shutdown and lost leadership, and the running reconcile's deadline.
+    signal: withReconcileSignal(deps.signal),
     async saveState(patch) {
       const prefix = stateAnnotationPrefix(backendId);
       const annotations: Record<string, string | null> = {};

@@ -5,6 +5,12 @@
 #   docker build -t hybrid-cloud-postgresql-operator .
 #   docker run --rm hybrid-cloud-postgresql-operator backends
 #
+# Without Docker or an image registry: npm run image (scripts/image.sh, buildah and podman), see
+# docs/install.md "Building the image". Optional build secrets, for sites whose registry access
+# needs them (no layer keeps them): `npmrc`, an .npmrc for npm and pnpm (registry, token, cafile), and
+# `ca`, a CA bundle mounted as the system one (e.g. of a TLS-inspecting proxy):
+#   docker build --secret id=npmrc,src=$HOME/.npmrc --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt .
+#
 # The runtime layout is made by docker/assemble-runtime.sh, which charts/test/image-layout.test.ts
 # runs outside a container with the same entrypoint.
 
@@ -24,7 +30,8 @@ COPY packages/testenv/go/helm/go.mod packages/testenv/go/helm/go.sum packages/te
 # Linker flags as helm's Makefile sets them: the version, and the Kubernetes version helm assumes
 # when no cluster answers (helm template, helm lint): 1.N for the k8s.io/client-go v0.N it is built
 # with. Without them helm assumes 1.20 and refuses the operator chart (kubeVersion >=1.27).
-RUN go mod download \
+RUN --mount=type=secret,id=ca,target=/etc/ssl/certs/ca-certificates.crt \
+    go mod download \
  && client_go="$(go list -f '{{.Version}}' -m k8s.io/client-go)" \
  && k8s="${client_go#v}" \
  && k8s_major="$(( ${k8s%%.*} + 1 ))" \
@@ -66,11 +73,13 @@ RUN mkdir -p /out/charts \
 # --- build the workspace and assemble the runtime layout ------------------------------------
 FROM ${NODE_IMAGE} AS build
 ENV CI=true PNPM_HOME=/pnpm PATH=/pnpm:$PATH
-RUN npm install --global --no-audit --no-fund pnpm@10.34.8
+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc --mount=type=secret,id=ca,target=/etc/ssl/certs/ca-certificates.crt \
+    npm install --global --no-audit --no-fund pnpm@10.34.8
 WORKDIR /src
 # Dependencies first (cached while only sources change): pnpm fetch needs the lockfile only.
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
-RUN pnpm fetch
+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc --mount=type=secret,id=ca,target=/etc/ssl/certs/ca-certificates.crt \
+    pnpm fetch
 COPY . .
 RUN pnpm install --offline --frozen-lockfile --ignore-scripts \
  && pnpm run build \

@@ -4,7 +4,8 @@
 #
 #   docker/check-image.sh <image>        (scripts/image.sh calls it after the build)
 #
-#   1. the image runs as uid 10001; `backends` lists the seven first-party backends;
+#   1. the image runs as uid 10001, no build secret's mount point is left in it, and `backends` lists
+#      the seven first-party backends;
 #   2. `config check` accepts the chart's default config (charts baked into the image) and the
 #      external-backend config of step 4;
 #   3. helm inside the image: `helm version` names the pinned version, and `helm template` of the
@@ -45,6 +46,8 @@ backends=$("${RUN[@]}" "$IMAGE" backends 2>/dev/null)
 for id in awsaurora awsrds azurepostgres azurepostgresflexible external helmbitnami helmyugabyte; do
   grep -qE "^$id " <<<"$backends" || { echo "$backends" >&2; die "backends does not list $id"; }
 done
+left=$("${RUN[@]}" --user 0 --entrypoint sh "$IMAGE" -c 'ls -d /root/.npmrc /etc/ssl/certs/ca-certificates.crt 2>/dev/null || true')
+[ -z "$left" ] || die "build secrets' mount points left in the image: $left"
 say "1. runs as uid $uid; backends lists all seven: $(awk 'NR>1 {printf "%s ", $1}' <<<"$backends")"
 
 # --- 2 ---------------------------------------------------------------------------------------------

@@ -96,7 +96,8 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.l
   [ -f "$f" ] && grep -qE '^[^#]*\bbookworm\b' "$f" && grep -qiE '^[^#]*debian' "$f" && debian_sources+=("$f")
 done
 [ ${#debian_sources[@]} -gt 0 ] || debian_sources=(http://deb.debian.org/debian)
-MMDEBSTRAP_OPTS=(--variant=minbase --mode=root --format=tar
+# merged-usr hook: /usr merged as Debian's images have it, without the usrmerge package (and perl).
+MMDEBSTRAP_OPTS=(--variant=minbase --mode=root --format=tar --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*'
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias'
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright'
@@ -198,18 +199,19 @@ for chart in postgresql yugabyte; do
 done
 [ -n "$charts_src" ] || say "charts: the helm backends' test fixtures (docker/charts), not the upstream charts (set IMAGE_CHARTS_DIR for those)"
 
-# The machine's trust store and npm registry, for the build's RUN steps only (bind mounts are not
-# part of any layer): where TLS goes through a proxy of the site, its CA is only in the host's bundle.
-build_mounts=()
+# The machine's trust store and npm registry, as the Dockerfile's optional build secrets `ca` and
+# `npmrc` (mounted for the RUN steps that fetch, kept by no layer): where TLS goes through a proxy
+# of the site, its CA is only in the host's bundle.
+build_secrets=()
 host_ca=/etc/ssl/certs/ca-certificates.crt
 if [ -f "$host_ca" ]; then
-  printf 'registry=%s\ncafile=%s\n' "$(npm config get registry)" "$host_ca" > "$CACHE/npmrc"
-  build_mounts=(-v "$host_ca:$host_ca:ro" -v "$CACHE/npmrc:/root/.npmrc:ro")
+  printf 'registry=%s\ncafile=%s\nupdate-notifier=false\nfund=false\naudit=false\n' "$(npm config get registry)" "$host_ca" > "$CACHE/npmrc"
+  build_secrets=(--secret "id=npmrc,src=$CACHE/npmrc" --secret "id=ca,src=$host_ca")
 fi
 
 say "building $IMAGE from $context/Dockerfile (buildah bud, CHARTS_SOURCE=local) …"
 t=$(date +%s)
-"${BUD[@]}" --build-arg CHARTS_SOURCE=local "${build_mounts[@]}" -f "$context/Dockerfile" -t "$IMAGE" "$context" > "$CACHE/build.log" 2>&1 \
+"${BUD[@]}" --build-arg CHARTS_SOURCE=local "${build_secrets[@]}" -f "$context/Dockerfile" -t "$IMAGE" "$context" > "$CACHE/build.log" 2>&1 \
   || { tail -40 "$CACHE/build.log" >&2; die "buildah bud failed (full log: $CACHE/build.log)"; }
 BUILD_SECS=$(secs "$t")
 SIZE=$(podman image inspect --format '{{.Size}}' "$IMAGE")

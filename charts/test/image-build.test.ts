@@ -23,7 +23,7 @@ function stageRun(stage: string): string {
   const start = dockerfile.search(new RegExp(`^FROM \\S+ AS ${stage}$`, 'm'));
   const body = dockerfile.slice(start).split(/^FROM /m)[1]!;
   const run = /^RUN ((?:.*\\\n)*.*)$/m.exec(body)![1]!;
-  return run.replace(/\\\n/g, ' ');
+  return run.replace(/\\\n/g, ' ').replace(/^(\s*--mount=\S+)+/, ''); // RUN flags are the builder's, not the shell's
 }
 
 /** Runs a script with the POSIX shell the Debian base images use for RUN (dash). */
@@ -96,6 +96,13 @@ describe('Dockerfile charts stage', () => {
     const bad = charts(join(tmp, 'bad'), 'nope');
     expect(bad.status).not.toBe(0);
     expect(bad.out).toContain("CHARTS_SOURCE must be pull or local, not 'nope'");
+  });
+
+  it('mounts the optional build secrets only for the steps that fetch, never in the runtime stage', () => {
+    const mounts = [...dockerfile.matchAll(/^RUN --mount=type=secret,id=(\w+),target=(\S+)/gm)].map((m) => m[2]);
+    expect(mounts.length).toBeGreaterThanOrEqual(3);
+    const runtime = dockerfile.slice(dockerfile.search(/^FROM \S+ AS runtime$/m));
+    expect(runtime).not.toContain('--mount=');
   });
 
   it('reads the local charts from a build-context directory that always exists (only its README is committed)', () => {

@@ -26,7 +26,7 @@ async function leftovers(token: string): Promise<string[]> {
 }
 
 /** The namespaces are made up front: the operator watches exactly these (-n), not other tests' objects. */
-const PREFIXES = ['del-failed', 'del-secret-first', 'del-server-first', 'del-namespace', 'del-creating', 'del-no-backend', 'del-foreign-secret'] as const;
+const PREFIXES = ['del-secret-repair', 'del-failed', 'del-secret-first', 'del-server-first', 'del-namespace', 'del-creating', 'del-no-backend', 'del-foreign-secret'] as const;
 const worlds = new Map<string, World>();
 async function world(prefix: (typeof PREFIXES)[number]): Promise<World> {
   return worlds.get(prefix)!;
@@ -59,6 +59,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await op?.stop();
   await pgs?.stop();
+});
+
+describe('credentials Secrets are watched', () => {
+  it('a deleted database Secret is rewritten at once (not at the 30 s resync) and logs in', async () => {
+    const w = await world('del-secret-repair');
+    const t = tag();
+    await w.applyServer('main');
+    await readyDatabase(w, 'main', t);
+    await w.core.deleteNamespacedSecret({ namespace: w.ns, name: `${t}-creds` });
+    const started = Date.now();
+    const data = await eventually('Secret rewritten', async () => {
+      const d = await w.secret(`${t}-creds`);
+      return d?.['password'] && d['host'] ? d : undefined;
+    }, 20_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const out = await pgs.psql('SELECT current_user', { user: data['username']!, password: data['password']!, database: data['dbname']! });
+    expect(out.stdout.trim()).toBe(data['username']);
+  });
 });
 
 describe('deletion never hangs and never leaks', () => {

@@ -11,7 +11,7 @@
  * handles SIGTERM/SIGINT (graceful stop, lease released, exit within 10 s guaranteed by a hard
  * timer) and resolves when the operator has stopped.
  */
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { AuthorizationV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { DependencyContainer } from 'tsyringe';
 import type { PostgreSQLDatabase } from '../api/schema.js';
@@ -19,13 +19,14 @@ import type { OperatorConfig } from '../config/schema.js';
 import { KubeClient } from '../kube/client.js';
 import { KubeEventRecorder } from '../kube/eventRecorder.js';
 import type { EventRecorder } from '../kube/events.js';
-import { DATABASE_RESOURCE, SERVER_RESOURCE, type ResourceType } from '../kube/resource.js';
+import { DATABASE_RESOURCE, SECRET_RESOURCE, SERVER_RESOURCE, type ResourceType } from '../kube/resource.js';
+import { MANAGED_BY, MANAGED_BY_LABEL } from '../credentials/secret.js';
 import { startHealthServer, type HealthServer, type ReadinessCheck } from '../observability/healthServer.js';
 import type { Logger } from '../observability/logger.js';
 import { ACTION_LABEL } from '../reconcile/common.js';
 import { reconcilersFromContainer } from '../reconcile/factory.js';
 import { Tokens } from '../tokens.js';
-import { Controller, isSettled, type WatchSource } from './controller.js';
+import { Controller, isSettled, ownerRequests, type WatchSource } from './controller.js';
 import type { ObjectInformer } from './informer.js';
 import { createResourceInformer } from './informerFactory.js';
 import { LeaderElector } from './leaderElection.js';
@@ -118,10 +119,17 @@ export async function startManager(deps: ManagerDeps): Promise<ManagerHandle> {
   const serverInf = informers.get(SERVER_RESOURCE.kind);
   const dbInf = informers.get(DATABASE_RESOURCE.kind);
   if (serverInf && dbInf) addWatch(DATABASE_RESOURCE.kind, { informer: serverInf, map: databasesOfServer(dbInf) });
+  // Watches of the same resource and selector share one informer (one watch, one cache).
+  const shared = new Map<string, ObjectInformer<KubernetesObject>>();
   for (const [i, w] of (deps.watches ?? []).entries()) {
-    const name = `${w.resource.plural}-for-${w.kind}-${i}`;
-    const inf = createResourceInformer(deps.kubeConfig, client, w.resource, { ...informerOpts(name), ...(w.labelSelector ? { labelSelector: w.labelSelector } : {}) });
-    informers.set(name, inf);
+    const id = `${w.resource.group}/${w.resource.plural}?${w.labelSelector ?? ''}`;
+    let inf = shared.get(id);
+    if (!inf) {
+      const name = `${w.resource.plural}-watch-${i}`;
+      inf = createResourceInformer(deps.kubeConfig, client, w.resource, { ...informerOpts(name), ...(w.labelSelector ? { labelSelector: w.labelSelector } : {}) });
+      informers.set(name, inf);
+      shared.set(id, inf);
+    }
     addWatch(w.kind, { informer: inf, map: w.map });
   }
 
@@ -277,12 +285,22 @@ export async function startOperator(container: DependencyContainer): Promise<Sto
     }, 10_000).unref();
   };
 
+  // Our credentials Secrets (labelled by us) re-queue their owner when they change or go, so a
+  // deleted or edited Secret is repaired at once, not at the next resync. Other Secrets are never
+  // cached. Watching needs list/watch on Secrets, which the chart grants only when asked
+  // (rbac.watchSecrets): without it the resync repairs them.
+  const watchSecrets = await mayListAndWatch(kubeConfig, SECRET_RESOURCE, options.watchNamespaces);
+  const secretWatches: ExtraWatch[] = watchSecrets
+    ? [SERVER_RESOURCE.kind, DATABASE_RESOURCE.kind].map((kind) => ({ kind, resource: SECRET_RESOURCE, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, map: ownerRequests(kind) }))
+    : [];
+  log.info({ watchSecrets }, watchSecrets ? 'credentials Secrets are watched: a deleted Secret is rewritten at once' : 'no list/watch permission on Secrets: a deleted credentials Secret is rewritten at the next resync');
   const handle = await startManager({
     kubeConfig,
     logger: log,
     options,
     reconcilers: [server, database],
     workAbort: abort,
+    watches: secretWatches,
     // Not process.exit here: startOperator returns { fatal: true } and the CLI exits 1 after
     // closing the backends.
     onFatal: () => undefined,
@@ -306,4 +324,21 @@ export async function startOperator(container: DependencyContainer): Promise<Sto
   // fresh candidate; the hard timer covers anything that would keep the process alive.
   exitCode = result.fatal ? 1 : 0;
   return result;
+}
+
+/** SelfSubjectAccessReview: may this identity list and watch `resource` in every watched namespace? */
+async function mayListAndWatch(kubeConfig: KubeConfig, resource: ResourceType, namespaces: string[]): Promise<boolean> {
+  const api = kubeConfig.makeApiClient(AuthorizationV1Api);
+  const scopes = namespaces.length ? namespaces : [''];
+  try {
+    for (const namespace of scopes) {
+      for (const verb of ['list', 'watch']) {
+        const r = await api.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { group: resource.group, resource: resource.plural, verb, ...(namespace ? { namespace } : {}) } } } });
+        if (!r.status?.allowed) return false;
+      }
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -43,7 +43,7 @@ describe.skipIf(!existsSync(CLI))('testenv CLI', () => {
     expect((await fetch(`${env['AWS_ENDPOINT_URL_RDS']}/moto-api/reset`, { method: 'POST' })).status).toBe(200);
 
     const first = state();
-    expect(first.processes.map((p) => p.name)).toEqual(['etcd', 'kube-apiserver', 'postgres', 'moto_server']);
+    expect(first.processes.map((p) => p.name)).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'postgres', 'moto_server']);
     const again = await run(['up']);
     expect(again.stderr).toMatch(/already up/);
     expect(state().daemonPid).toBe(first.daemonPid);

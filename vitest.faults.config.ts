@@ -1,0 +1,15 @@
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.js';
+
+// `npm run faults`: only the fault suite (*.faults.test.ts), one file at a time (timings are
+// reported, so files do not compete for the two cores), HC_FAULTS_N runs per scenario (20 unless
+// told), and one table of all rows at the end (faults.globalSetup.ts).
+const merged = mergeConfig(base, {
+  test: {
+    globalSetup: ['./packages/backend-external/src/e2e/faults/faults.globalSetup.ts'],
+    fileParallelism: false,
+    testTimeout: 3_600_000,
+  },
+});
+merged.test!.include = ['packages/*/src/**/*.faults.test.ts'];
+export default defineConfig(merged);

@@ -24,7 +24,9 @@ import { MANAGED_BY, MANAGED_BY_LABEL } from '../credentials/secret.js';
 import { startHealthServer, type HealthServer, type ReadinessCheck } from '../observability/healthServer.js';
 import type { Logger } from '../observability/logger.js';
 import { ACTION_LABEL } from '../reconcile/common.js';
+import { CachedKubeAccess } from '../reconcile/cachedKubeAccess.js';
 import { reconcilersFromContainer } from '../reconcile/factory.js';
+import { createKubeAccess } from '../reconcile/kubeAccess.js';
 import { Tokens } from '../tokens.js';
 import { Controller, isSettled, ownerRequests, type WatchSource } from './controller.js';
 import type { ObjectInformer } from './informer.js';
@@ -271,7 +273,9 @@ export async function startOperator(container: DependencyContainer): Promise<Sto
     ? container.resolve<EventRecorder>(Tokens.EventRecorder)
     : new KubeEventRecorder(kubeConfig, { log });
   const abort = new AbortController();
-  const { server, database, sql } = reconcilersFromContainer(container, { events, signal: abort.signal });
+  // Reads from the informer caches once the manager made them (attach below).
+  const kube = new CachedKubeAccess(createKubeAccess(kubeConfig));
+  const { server, database, sql } = reconcilersFromContainer(container, { events, signal: abort.signal, kube });
   const options = managerOptionsFromConfig(config);
 
   // Exit code if the hard timer has to end the process: 1 while the stop itself hangs.
@@ -304,6 +308,11 @@ export async function startOperator(container: DependencyContainer): Promise<Sto
     // Not process.exit here: startOperator returns { fatal: true } and the CLI exits 1 after
     // closing the backends.
     onFatal: () => undefined,
+  });
+  kube.attach({
+    servers: handle.informers.get(SERVER_RESOURCE.kind),
+    databases: handle.informers.get(DATABASE_RESOURCE.kind),
+    ...(secretWatches.length ? { secrets: [...handle.informers.entries()].find(([name]) => name.startsWith('secrets-watch-'))?.[1] } : {}),
   });
   const onSignal = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'shutting down');

@@ -52,7 +52,7 @@ export function createReconcilers(o: CreateReconcilersOptions): { server: Server
  */
 export function reconcilersFromContainer(
   c: DependencyContainer,
-  extra: { events?: EventRecorder; signal?: AbortSignal } = {},
+  extra: { events?: EventRecorder; signal?: AbortSignal; kube?: KubeAccess } = {},
 ): { server: ServerReconciler; database: DatabaseReconciler; sql: SqlAdmin } {
   const config = c.resolve<OperatorConfig>(Tokens.Config);
   const events = extra.events ?? (c.isRegistered(Tokens.EventRecorder, true) ? c.resolve<EventRecorder>(Tokens.EventRecorder) : undefined);
@@ -67,5 +67,6 @@ export function reconcilersFromContainer(
     resolver: c.resolve<ConnectionResolver>(Tokens.ConnectionResolver),
     clock: c.resolve<Clock>(Tokens.Clock),
     ...(extra.signal ? { signal: extra.signal } : {}),
+    ...(extra.kube ? { kube: extra.kube } : {}),
   });
 }

@@ -45,6 +45,8 @@ export interface StartOperatorOptions {
   env?: Record<string, string>;
   args?: string[];
   id?: string;
+  /** Entry script instead of the CLI (e.g. the fault suite's launcher that adds a connection resolver). */
+  script?: string;
 }
 
 export async function startOperator(o: StartOperatorOptions): Promise<OperatorProcess> {
@@ -54,7 +56,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<OperatorPr
   const operatorSection = { health_port: await freePort(), ...((o.config['operator'] as Record<string, unknown>) ?? {}) };
   writeFileSync(configPath, stringify({ ...o.config, operator: operatorSection }), { mode: 0o600 });
   let out = '';
-  const child = spawn(process.execPath, [CLI, 'run', ...(o.args ?? [])], {
+  const child = spawn(process.execPath, [o.script ?? CLI, 'run', ...(o.args ?? [])], {
     cwd: REPO,
     env: {
       PATH: process.env['PATH'] ?? '',

@@ -29,6 +29,8 @@ export interface KillStack {
   /** Starts the operator (the same identity each time). */
   start(): Promise<OperatorProcess>;
   serverSpec?: Record<string, unknown>;
+  /** A change of the server's spec made in the update phase (besides the database's extension), and how to see it took effect. */
+  serverUpdate?: { spec: Record<string, unknown>; done(token: string): Promise<boolean> };
   inventory(token: string): Promise<Inventory>;
   /** What one ready server+database pair owns. */
   expected: Omit<Inventory, 'names'>;
@@ -98,8 +100,15 @@ export async function killDuringLifecycle(stack: KillStack, runs: number, first:
     await checkDuplicates('create', token);
 
     if (created) {
-      // update: an extension added to the database
+      // update: an extension added to the database (and the server's spec changed where the backend has one)
       tallies.update.row.runs++;
+      const su = stack.serverUpdate;
+      if (su) {
+        await w.co.patchNamespacedCustomObject(
+          { group: GROUP, version: VERSION, namespace: w.ns, plural: 'postgresqlservers', name: server, body: { spec: su.spec } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      }
       await w.co.patchNamespacedCustomObject(
         { group: GROUP, version: VERSION, namespace: w.ns, plural: 'postgresqldatabases', name: db, body: { spec: { database: { extensions: ['citext'] } } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
@@ -107,6 +116,8 @@ export async function killDuringLifecycle(stack: KillStack, runs: number, first:
       at = await killSoon('update');
       await converge('update', `${db} has citext`, at, async () => {
         const o = await w.database(db);
+        const s = await w.server(server);
+        if (su && !(ready(s) && s?.status?.observedGeneration === s?.metadata.generation && (await su.done(token)))) return false;
         const data = await w.secret(dbSecret);
         return ready(o) && o?.status?.observedGeneration === o?.metadata.generation && data && (await stack.extensions(data)).includes('citext');
       });

@@ -273,7 +273,8 @@ describe('helmbitnami on a real control plane', { timeout: 300_000 }, () => {
     const s2 = serverRequest(ns, 'zeta', { version: '15' }, op);
     await reconcileUntilReady(backend, op, s2, P1);
     const err = await backend.updateServer(op, serverRequest(ns, 'zeta', { version: '16' }, op), await backend.observeServer(op, s2)).catch((e: unknown) => e);
-    expect(err).toMatchObject({ kind: 'terminal', reason: 'UnsupportedChange' });
-    expect((err as Error).message).toMatch(/major version 15 to 16/);
+    expect(err).toMatchObject({ kind: 'terminal', reason: 'MajorVersionChange' });
+    expect((err as Error).message).toMatch(/PostgreSQL 15 runs now \(running image docker.io\/bitnamilegacy\/postgresql:15\); image tag 16 is PostgreSQL 16/);
+    expect(await releaseRecords('zeta-postgresql')).toEqual([expect.objectContaining({ status: 'deployed' })]);
   });
 });

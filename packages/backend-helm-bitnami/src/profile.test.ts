@@ -2,7 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import type { ServerRequest, ServerSpec } from '@hybridcloud-postgresql/core';
 import { BitnamiConfigSchema, type BitnamiConfig } from './config.js';
-import { BitnamiProfile } from './profile.js';
+import { BitnamiProfile, postgresMajor } from './profile.js';
 
 const config = (c: Record<string, unknown> = {}) => Value.Default(BitnamiConfigSchema, structuredClone(c)) as BitnamiConfig;
 const req = (spec: Partial<ServerSpec> = {}, name = 'db'): ServerRequest => ({ namespace: 'ns', name, uid: 'u', spec: { credentialsSecret: 'x', ...spec }, state: {} });
@@ -65,5 +65,20 @@ describe('config', () => {
     expect(validateValue(BitnamiConfigSchema, withDefs)).toEqual([]);
     expect(validateValue(BitnamiConfigSchema, withDefaults(BitnamiConfigSchema, { classes: { s: { cpu: 2, memory: '1Gi' } } }))).toEqual([]);
     expect(validateValue(BitnamiConfigSchema, withDefaults(BitnamiConfigSchema, { typo_key: 1 })).map((p) => p.path)).toEqual(['typo_key']);
+  });
+});
+
+describe('BitnamiProfile and the Python operator', () => {
+  it('reads PostgreSQL majors from versions and tags', () => {
+    expect(['14.5.0-debian-11-r14', '16', '17.6.0', '9.6.24', 'latest'].map(postgresMajor)).toEqual(['14', '16', '17', '9.6', undefined]);
+  });
+  it('recognises its releases and whether the spec still renders what they hold', () => {
+    const p = new BitnamiProfile(config({ classes: { small: { cpu: '500m', memory: '512Mi' } }, default_class: 'small' }));
+    const live = { values: { fullnameOverride: 'db-postgresql', global: { storageClass: '', postgresql: { auth: { postgresPassword: 'pw' } } }, primary: { resources: { limits: { cpu: 1, memory: '256Mi' }, requests: { cpu: 1, memory: '256Mi' } }, persistence: { size: '10Gi' } } } };
+    expect(p.comparePythonRelease(req(), live)).toEqual({ unchanged: true, differences: [expect.stringMatching(/cpu 500m \/ memory 512Mi .*default_class 'small'/)] });
+    expect(p.comparePythonRelease(req({ size: { class: 'small' } }), live)?.unchanged).toBe(false);
+    expect(p.comparePythonRelease(req({ size: { storageGB: 20 } }), live)?.unchanged).toBe(false);
+    expect(p.comparePythonRelease(req(), { values: p.values(req()).values })).toBeUndefined();
+    expect(p.adminUsername(req(), live)).toBe('postgres');
   });
 });

@@ -3,7 +3,7 @@
  * name, so its installs are adopted), admin password from `auth.existingSecret`.
  */
 import type { Endpoint, Problem, ServerRequest } from '@hybridcloud-postgresql/core';
-import { chartReference, pickClass, type ChartProfile, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
+import { chartReference, pickClass, type ChartProfile, type LegacyComparison, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
 import { DEFAULT_CHART, type BitnamiConfig } from './config.js';
 
 /** Key the chart reads the postgres password from (auth.secretKeys.adminPasswordKey default). */
@@ -15,8 +15,18 @@ function get(obj: unknown, path: string[]): unknown {
   return cur;
 }
 
-function major(tag: unknown): string | undefined {
-  return typeof tag === 'string' ? /^(\d+)/.exec(tag)?.[1] : undefined;
+/** '14.5.0-debian-11-r14' → '14', '16' → '16', '9.6.24' → '9.6' (before 10 the major had two parts). */
+export function postgresMajor(version: string): string | undefined {
+  const m = /^(\d+)(?:\.(\d+))?/.exec(version.trim());
+  if (!m) return undefined;
+  return Number(m[1]) < 10 && m[2] !== undefined ? `${m[1]}.${m[2]}` : m[1];
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+
+/** Values of the Python operator: the password in global.postgresql.auth, no existingSecret. */
+function isPythonRelease(live?: LiveRelease): boolean {
+  return live !== undefined && typeof get(live.values, ['global', 'postgresql', 'auth', 'postgresPassword']) === 'string' && !get(live.values, ['auth', 'existingSecret']);
 }
 
 export class BitnamiProfile implements ChartProfile {
@@ -26,11 +36,14 @@ export class BitnamiProfile implements ChartProfile {
   readonly pvcCleanup: boolean;
   readonly helmTimeoutSeconds: number;
   readonly adminSecretKey = ADMIN_PASSWORD_KEY;
+  readonly product = 'PostgreSQL';
+  readonly keepPythonReleases: boolean;
 
   constructor(private readonly config: BitnamiConfig) {
     this.chart = chartReference(config.chart, DEFAULT_CHART);
     this.pvcCleanup = config.pvc_cleanup;
     this.helmTimeoutSeconds = config.helm_timeout_seconds;
+    this.keepPythonReleases = config.python_releases === 'keep';
   }
 
   releaseName(s: ServerRequest): string {
@@ -41,8 +54,9 @@ export class BitnamiProfile implements ChartProfile {
     return `${this.releaseName(s)}-admin`;
   }
 
-  adminUsername(): string {
-    return this.config.admin_username;
+  /** The Python operator ignored admin_username: its releases keep `postgres` until they are upgraded. */
+  adminUsername(_s?: ServerRequest, live?: LiveRelease): string {
+    return isPythonRelease(live) ? 'postgres' : this.config.admin_username;
   }
 
   superuser(): string {
@@ -125,8 +139,8 @@ export class BitnamiProfile implements ChartProfile {
     return { values, warnings };
   }
 
-  endpoint(s: ServerRequest): Endpoint {
-    return { host: `${this.releaseName(s)}.${s.namespace}.svc.cluster.local`, port: 5432, sslmode: 'disable', adminUsername: this.config.admin_username, adminDatabase: 'postgres' };
+  endpoint(s: ServerRequest, live?: LiveRelease): Endpoint {
+    return { host: `${this.releaseName(s)}.${s.namespace}.svc.cluster.local`, port: 5432, sslmode: 'disable', adminUsername: this.adminUsername(s, live), adminDatabase: 'postgres' };
   }
 
   statefulSets(s: ServerRequest): string[] {
@@ -138,12 +152,44 @@ export class BitnamiProfile implements ChartProfile {
     return (await read(this.releaseName(s)))?.[ADMIN_PASSWORD_KEY];
   }
 
-  checkUpdate(s: ServerRequest, live: LiveRelease): Problem | undefined {
-    const liveMajor = major(get(live.values, ['image', 'tag']));
-    const wantedMajor = major(get(this.values(s, live).values, ['image', 'tag']));
-    if (liveMajor && wantedMajor && liveMajor !== wantedMajor) {
-      return { field: 'spec.version', message: `changing PostgreSQL from major version ${liveMajor} to ${wantedMajor} needs a data migration (pg_upgrade or dump/restore) the chart does not do; the server stays on ${liveMajor}.` };
+  majorOf(version: string): string | undefined {
+    return postgresMajor(version);
+  }
+
+  valuesImageTag(values: Record<string, unknown>): string | undefined {
+    return str(get(values, ['image', 'tag']));
+  }
+
+  withImageTag(values: Record<string, unknown>, tag: string): Record<string, unknown> {
+    const out = structuredClone(values);
+    out['image'] = { ...((out['image'] as Record<string, unknown> | undefined) ?? {}), tag };
+    return out;
+  }
+
+  /**
+   * The Python operator rendered only resources, volume size and storage class (helm_postgres.py):
+   * cpu/memory from the class when both size.class and default_class are set (an unknown class
+   * silently meant the default), else cpu (default 1) and memoryMB (default 256) Mi; storageGB
+   * default 10. The release is unchanged when those still match the spec.
+   */
+  comparePythonRelease(s: ServerRequest, live: LiveRelease): LegacyComparison | undefined {
+    if (!isPythonRelease(live)) return undefined;
+    const size = s.spec.size ?? {};
+    const classes = this.config.classes;
+    const cls = size.class && this.config.default_class ? (classes[size.class] ?? classes[this.config.default_class]) : undefined;
+    const py = cls ? { cpu: String(cls.cpu), memory: cls.memory } : { cpu: String(size.cpu ?? '1'), memory: `${size.memoryMB ?? 256}Mi` };
+    const pySize = `${size.storageGB ?? 10}Gi`;
+    const liveCpu = str(get(live.values, ['primary', 'resources', 'limits', 'cpu']));
+    const liveMemory = str(get(live.values, ['primary', 'resources', 'limits', 'memory']));
+    const liveSize = str(get(live.values, ['primary', 'persistence', 'size']));
+    const unchanged = liveCpu === py.cpu && liveMemory === py.memory && liveSize === pySize;
+    const differences: string[] = [];
+    const ours = this.resources(s, []);
+    if (ours.cpu !== liveCpu || ours.memory !== liveMemory) {
+      const why = size.class === undefined && size.cpu === undefined && size.memoryMB === undefined && this.config.default_class ? ` (default_class '${this.config.default_class}' applies to specs without a size; the Python operator used cpu 1 / 256Mi)` : '';
+      differences.push(`resources: this operator would set cpu ${ours.cpu} / memory ${ours.memory}${why}, the release runs cpu ${liveCpu ?? 'unset'} / memory ${liveMemory ?? 'unset'}`);
     }
-    return undefined;
+    if (this.config.admin_username !== 'postgres') differences.push(`admin_username ${this.config.admin_username} is not created (the Python operator always used postgres)`);
+    return { unchanged, differences };
   }
 }

@@ -2,7 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import type { ServerRequest, ServerSpec } from '@hybridcloud-postgresql/core';
 import { YugabyteConfigSchema, type YugabyteConfig } from './config.js';
-import { YugabyteProfile } from './profile.js';
+import { YugabyteProfile, yugabyteSeries } from './profile.js';
 
 const config = (c: Record<string, unknown> = {}) => Value.Default(YugabyteConfigSchema, structuredClone(c)) as YugabyteConfig;
 const req = (spec: Partial<ServerSpec> = {}, name = 'db'): ServerRequest => ({ namespace: 'ns', name, uid: 'u', spec: { credentialsSecret: 'x', ...spec }, state: {} });
@@ -62,5 +62,11 @@ describe('config', () => {
       replicas_master: 1, replicas_tserver: 1, partitions_master: 1, partitions_tserver: 1, storage_class: '', pvc_cleanup: false,
     };
     expect(validateValue(YugabyteConfigSchema, withDefaults(YugabyteConfigSchema, structuredClone(original)))).toEqual([]);
+  });
+});
+
+describe('YugabyteDB release series', () => {
+  it('is the first two parts of the version', () => {
+    expect(['2.13.0.0-b42', '2024.2.1.0-b185', '2025.1.0.0-b1', 'latest'].map(yugabyteSeries)).toEqual(['2.13', '2024.2', '2025.1', undefined]);
   });
 });

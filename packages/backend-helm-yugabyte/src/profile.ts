@@ -10,13 +10,32 @@
  * (yugabyte/yugabyte) itself over YSQL once the tablet servers are ready.
  */
 import type { Endpoint, Problem, ServerRequest } from '@hybridcloud-postgresql/core';
-import { chartReference, pickClass, type ChartProfile, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
+import { chartReference, pickClass, type ChartProfile, type LegacyComparison, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
 import { DEFAULT_CHART, type YugabyteConfig } from './config.js';
 
 export const YSQL_PASSWORD_KEY = 'ysqlPassword';
 export const YSQL_PORT = 5433;
 /** Default YSQL superuser and its password when auth is enabled. */
 export const YSQL_USER = 'yugabyte';
+
+/** YugabyteDB release series: '2.13.0.0-b42' → '2.13', '2024.2.1.0-b185' → '2024.2'. Upgrades across series need YugabyteDB's own procedure. */
+export function yugabyteSeries(version: string): string | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(version.trim());
+  return m ? `${m[1]}.${m[2]}` : undefined;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+
+function get(obj: unknown, path: string[]): unknown {
+  let cur = obj;
+  for (const k of path) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined;
+  return cur;
+}
+
+/** Values of the Python operator: the YSQL password in the values, no passwordSecretName. */
+function isPythonRelease(live?: LiveRelease): boolean {
+  return live !== undefined && typeof get(live.values, ['authCredentials', 'ysql', 'password']) === 'string' && !get(live.values, ['authCredentials', 'ysql', 'passwordSecretName']);
+}
 
 /** The chart truncates its full name to 43 characters. */
 const MAX_RELEASE = 43;
@@ -30,11 +49,14 @@ export class YugabyteProfile implements ChartProfile {
   readonly adminSecretKey = YSQL_PASSWORD_KEY;
   readonly initialPassword = YSQL_USER;
   readonly passwordFormat = 'md5' as const;
+  readonly product = 'YugabyteDB';
+  readonly keepPythonReleases: boolean;
 
   constructor(private readonly config: YugabyteConfig) {
     this.chart = chartReference(config.chart, DEFAULT_CHART);
     this.pvcCleanup = config.pvc_cleanup;
     this.helmTimeoutSeconds = config.helm_timeout_seconds;
+    this.keepPythonReleases = config.python_releases === 'keep';
   }
 
   releaseName(s: ServerRequest): string {
@@ -129,8 +151,9 @@ export class YugabyteProfile implements ChartProfile {
     return { values, warnings };
   }
 
+  /** Releases of the Python operator (old naming) keep its Secret's dbname `postgres`; new ones use `yugabyte`. */
   endpoint(s: ServerRequest, live?: LiveRelease): Endpoint {
-    return { host: `${this.prefix(s, live)}yb-tservers.${s.namespace}.svc.cluster.local`, port: YSQL_PORT, sslmode: 'disable', adminUsername: YSQL_USER, adminDatabase: 'yugabyte' };
+    return { host: `${this.prefix(s, live)}yb-tservers.${s.namespace}.svc.cluster.local`, port: YSQL_PORT, sslmode: 'disable', adminUsername: YSQL_USER, adminDatabase: this.oldNaming(live) ? 'postgres' : 'yugabyte' };
   }
 
   statefulSets(s: ServerRequest, live?: LiveRelease): string[] {
@@ -142,5 +165,52 @@ export class YugabyteProfile implements ChartProfile {
   async legacyPassword(_s: ServerRequest, _read: unknown, live?: LiveRelease): Promise<string | undefined> {
     const pw = (live?.values['authCredentials'] as { ysql?: { password?: unknown } } | undefined)?.ysql?.password;
     return typeof pw === 'string' && pw ? pw : undefined;
+  }
+
+  majorOf(version: string): string | undefined {
+    return yugabyteSeries(version);
+  }
+
+  valuesImageTag(values: Record<string, unknown>): string | undefined {
+    return str(get(values, ['Image', 'tag']));
+  }
+
+  withImageTag(values: Record<string, unknown>, tag: string): Record<string, unknown> {
+    const out = structuredClone(values);
+    out['Image'] = { ...((out['Image'] as Record<string, unknown> | undefined) ?? {}), tag };
+    return out;
+  }
+
+  /**
+   * The Python operator rendered resources (class master/tserver when size.class and default_class
+   * are set, else cpu default 1 and memoryMB default 256 Mi for both), volume sizes (storageGB
+   * default 10), replicas and partitions. Unchanged when resources, sizes and replicas still match.
+   */
+  comparePythonRelease(s: ServerRequest, live: LiveRelease): LegacyComparison | undefined {
+    if (!isPythonRelease(live)) return undefined;
+    const size = s.spec.size ?? {};
+    const classes = this.config.classes;
+    const cls = size.class && this.config.default_class ? (classes[size.class] ?? classes[this.config.default_class]) : undefined;
+    const plain = { cpu: String(size.cpu ?? '1'), memory: `${size.memoryMB ?? 256}Mi` };
+    const py = { master: cls ? { cpu: String(cls.master.cpu), memory: cls.master.memory } : plain, tserver: cls ? { cpu: String(cls.tserver.cpu), memory: cls.tserver.memory } : plain };
+    const pySize = `${size.storageGB ?? 10}Gi`;
+    const liveRes = (role: string) => ({ cpu: str(get(live.values, ['resource', role, 'limits', 'cpu'])), memory: str(get(live.values, ['resource', role, 'limits', 'memory'])) });
+    let unchanged = true;
+    for (const role of ['master', 'tserver'] as const) {
+      const l = liveRes(role);
+      if (l.cpu !== py[role].cpu || l.memory !== py[role].memory) unchanged = false;
+      if (str(get(live.values, ['storage', role, 'size'])) !== pySize) unchanged = false;
+      const replicas = role === 'master' ? this.config.replicas_master : this.config.replicas_tserver;
+      if (str(get(live.values, ['replicas', role])) !== String(replicas)) unchanged = false;
+    }
+    const differences: string[] = [];
+    const ours = this.resources(s, []);
+    for (const role of ['master', 'tserver'] as const) {
+      const l = liveRes(role);
+      if (ours[role].cpu !== l.cpu || ours[role].memory !== l.memory) {
+        differences.push(`${role} resources: this operator would set cpu ${ours[role].cpu} / memory ${ours[role].memory} (default memory is now ${this.config.default_memory_gb}Gi, was 256Mi), the release runs cpu ${l.cpu ?? 'unset'} / memory ${l.memory ?? 'unset'}`);
+      }
+    }
+    return { unchanged, differences };
   }
 }

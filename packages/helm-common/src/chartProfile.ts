@@ -4,6 +4,29 @@ import type { ChartReference } from './releases.js';
 /** What a live release looks like to a profile (for adoption of installs made by the Python operator). */
 export interface LiveRelease {
   values: Record<string, unknown>;
+  /** helm's `chart` column of the release ('postgresql-11.9.13'). */
+  chart?: string;
+  /** The chart's appVersion the release was installed from (the default image's version). */
+  appVersion?: string;
+  /** Container images of the release's StatefulSets as they run now. */
+  images?: string[];
+}
+
+/** A database major version (PostgreSQL '14', YugabyteDB release series '2.13') and where it was read. */
+export interface MajorVersion {
+  major: string;
+  /** 'image docker.io/bitnami/postgresql:14.5.0-debian-11-r14', 'release values image.tag', 'chart appVersion 14.5.0'. */
+  source: string;
+  /** The exact image tag that runs it, when known: the pin that keeps the major. */
+  tag?: string;
+}
+
+/** How a release the Python operator installed compares with what it would render for today's spec. */
+export interface LegacyComparison {
+  /** The release holds what the Python operator rendered for this spec and config: nothing to change. */
+  unchanged: boolean;
+  /** Where our reading of the same spec/config differs from the live release (kept while unchanged). */
+  differences: string[];
 }
 
 export interface RenderedValues {
@@ -44,6 +67,18 @@ export interface ChartProfile {
   legacyPassword?(s: ServerRequest, read: (name: string) => Promise<Record<string, string> | undefined>, live?: LiveRelease): Promise<string | undefined>;
   /** How ALTER ROLE sends the new password (default scram). */
   readonly passwordFormat?: 'scram' | 'md5';
-  /** Refuse an update the chart cannot do (e.g. a major version change on an existing data directory). */
+  /** Refuse an update the chart cannot do (other than a major version change, which the backend checks itself). */
   checkUpdate?(s: ServerRequest, live: LiveRelease): Problem | undefined;
+  /** Name of the database product in messages ('PostgreSQL', 'YugabyteDB'). */
+  readonly product: string;
+  /** The major of a version or image tag ('14.5.0-debian-11-r14' → '14'); undefined when not a version. */
+  majorOf(version: string): string | undefined;
+  /** The image tag rendered values ask for; undefined = the chart's default (its appVersion). */
+  valuesImageTag(values: Record<string, unknown>): string | undefined;
+  /** The same values with the image tag set (the pin that keeps a live major). */
+  withImageTag(values: Record<string, unknown>, tag: string): Record<string, unknown>;
+  /** Keep releases the Python operator installed as they are while the spec is unchanged (config `python_releases: keep`). */
+  readonly keepPythonReleases: boolean;
+  /** undefined when the live release was not installed by the Python operator. */
+  comparePythonRelease?(s: ServerRequest, live: LiveRelease): LegacyComparison | undefined;
 }

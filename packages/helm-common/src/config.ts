@@ -31,6 +31,11 @@ export const commonHelmKeys = (defaults: ChartDefaults) => ({
   helm_binary: Type.Optional(Type.String({ minLength: 1, description: 'helm binary (path or name on PATH). Default: env HELM_BINARY, else `helm`.' })),
   helm_timeout_seconds: Type.Integer({ minimum: 10, maximum: 3600, default: 300, description: 'Upper bound of one helm invocation (helm never waits for readiness).' }),
   chart: ChartSchema(defaults),
+  python_releases: Type.Union([Type.Literal('keep'), Type.Literal('upgrade')], {
+    default: 'keep',
+    description:
+      'Releases the Python operator installed: `keep` leaves them exactly as they are (no helm call) while the resource\'s spec asks for nothing they do not already have, and reports where this operator would render them differently; `upgrade` re-renders them with this operator\'s values at once. Either way the running major version is kept (docs/migration.md).',
+  }),
 });
 
 export interface CommonHelmConfig {
@@ -40,6 +45,7 @@ export interface CommonHelmConfig {
   helm_binary?: string;
   helm_timeout_seconds: number;
   chart: { reference?: string; repository?: string; version?: string };
+  python_releases: 'keep' | 'upgrade';
 }
 
 /** The configured chart, or the default: the image's baked copy when it exists, else the pinned remote chart. */

@@ -4,6 +4,7 @@ import { md5Verifier, scramVerifier } from './adminSql.js';
 import { summarizeHelmError } from './helmCli.js';
 import { stableJson } from './stableJson.js';
 import { pickClass } from './config.js';
+import { imageTagOf, liveMajor } from './helmServerBackend.js';
 
 describe('helm-common helpers', () => {
   it('claims belong to a StatefulSet by name pattern and selector labels', () => {
@@ -59,5 +60,20 @@ describe('chart reference', () => {
     expect(chartReference({}, defaults, () => false)).toEqual({ chart: 'oci://r/pg', version: '1.2.3' });
     expect(chartReference({ version: '2.0.0' }, defaults, () => false)).toEqual({ chart: 'oci://r/pg', version: '2.0.0' });
     expect(chartReference({ reference: 'pg', repository: 'https://x' }, defaults, () => true)).toEqual({ chart: 'pg', repository: 'https://x' });
+  });
+});
+
+describe('live major version', () => {
+  const pg = { majorOf: (v: string) => /^(\d+)/.exec(v)?.[1], valuesImageTag: (v: Record<string, unknown>) => (v['image'] as { tag?: string } | undefined)?.tag };
+  it('reads the tag of an image reference (registry port, digest)', () => {
+    expect(imageTagOf('docker.io/bitnami/postgresql:14.5.0-debian-11-r14')).toBe('14.5.0-debian-11-r14');
+    expect(imageTagOf('reg:5000/bitnami/postgresql:16@sha256:abc')).toBe('16');
+    expect(imageTagOf('reg:5000/bitnami/postgresql')).toBeUndefined();
+  });
+  it('prefers the running image, then the values, then the chart appVersion', () => {
+    expect(liveMajor(pg, { values: { image: { tag: '15' } }, appVersion: '17.6.0', images: ['x/pg:14.5.0'] })).toEqual({ major: '14', source: 'running image x/pg:14.5.0', tag: '14.5.0' });
+    expect(liveMajor(pg, { values: { image: { tag: '15' } }, appVersion: '17.6.0', images: [] })).toMatchObject({ major: '15', tag: '15' });
+    expect(liveMajor(pg, { values: {}, chart: 'postgresql-11.9.13', appVersion: '14.5.0' })).toEqual({ major: '14', source: 'chart postgresql-11.9.13 appVersion 14.5.0' });
+    expect(liveMajor(pg, { values: {} })).toBeUndefined();
   });
 });

@@ -27,7 +27,7 @@ import {
   type ServerRequest,
 } from '@hybridcloud-postgresql/core';
 import { pgAdminSql, type AdminSql } from './adminSql.js';
-import type { ChartProfile, LiveRelease } from './chartProfile.js';
+import type { ChartProfile, LiveRelease, MajorVersion } from './chartProfile.js';
 import { HelmCli } from './helmCli.js';
 import { claimSelectorsFromManifest, ClusterObjects, isReady, statefulSetReadiness, type ClaimSelector } from './kube.js';
 import { HelmReleases, isPending, type ReleaseInfo } from './releases.js';
@@ -53,6 +53,39 @@ export interface HelmServerBackendOptions {
 interface Live {
   release: ReleaseInfo;
   values: Record<string, unknown>;
+  images: string[];
+}
+
+interface Desired {
+  values: Record<string, unknown>;
+  warnings: Array<{ reason: string; message: string }>;
+  /** A release of the Python operator left as it is. */
+  kept?: boolean;
+  /** Set when the change must not happen (a major version change). */
+  refusal?: Error;
+}
+
+/** The tag of an image reference ('reg:5000/repo/pg:14.5.0@sha256:…' → '14.5.0'). */
+export function imageTagOf(image: string): string | undefined {
+  const ref = image.split('@')[0]!;
+  const i = ref.lastIndexOf(':');
+  if (i < 0 || ref.indexOf('/', i) >= 0) return undefined;
+  return ref.slice(i + 1) || undefined;
+}
+
+/** The major the release runs: the running images first, then the values' tag, then the chart's appVersion. */
+export function liveMajor(profile: Pick<ChartProfile, 'majorOf' | 'valuesImageTag'>, live: LiveRelease): MajorVersion | undefined {
+  for (const image of live.images ?? []) {
+    const tag = imageTagOf(image);
+    const major = tag ? profile.majorOf(tag) : undefined;
+    if (tag && major) return { major, source: `running image ${image}`, tag };
+  }
+  const tag = profile.valuesImageTag(live.values);
+  const fromValues = tag ? profile.majorOf(tag) : undefined;
+  if (tag && fromValues) return { major: fromValues, source: `release value image tag ${tag}`, tag };
+  const fromChart = live.appVersion ? profile.majorOf(live.appVersion) : undefined;
+  if (fromChart) return { major: fromChart, source: `chart ${live.chart ?? ''} appVersion ${live.appVersion}` };
+  return undefined;
 }
 
 export class HelmServerBackend implements Backend {
@@ -86,11 +119,67 @@ export class HelmServerBackend implements Backend {
     const release = await this.releases.get(s.namespace, name, op.signal);
     if (!release || release.status === 'uninstalled' || release.status === 'uninstalling') return undefined;
     const values = release.status === 'deployed' || release.status === 'failed' ? await this.releases.values(s.namespace, name, op.signal) : {};
-    return { release, values };
+    // What runs now: the images of the release's StatefulSets (the major to keep is read from them first).
+    const images: string[] = [];
+    for (const sts of this.profile.statefulSets(s, { values })) {
+      for (const c of (await this.objects.statefulSet(s.namespace, sts))?.spec?.template.spec?.containers ?? []) if (c.image) images.push(c.image);
+    }
+    return { release, values, images };
   }
 
   private liveRelease(live: Live | undefined): LiveRelease | undefined {
-    return live ? { values: live.values } : undefined;
+    return live ? { values: live.values, chart: live.release.chart, appVersion: live.release.appVersion, images: live.images } : undefined;
+  }
+
+  /**
+   * The values the release should have. A release the Python operator installed stays exactly as it
+   * is while the spec asks for nothing it lacks (python_releases: keep). Otherwise the running major
+   * version is kept: when the chart's default image would move it, the running image tag is pinned;
+   * when the spec or the config asks for another major, the change is refused (MajorVersionChange):
+   * a new major cannot start on the old data directory, and helm would already have replaced the pod.
+   */
+  private async desired(op: Op, s: ServerRequest, live: Live | undefined): Promise<Desired> {
+    const lr = this.liveRelease(live);
+    const rendered = this.profile.values(s, lr);
+    const warnings = [...rendered.warnings];
+    if (!live || !lr) return { values: rendered.values, warnings };
+    const running = liveMajor(this.profile, lr);
+    const product = this.profile.product;
+    const legacy = live.release.status === 'deployed' ? this.profile.comparePythonRelease?.(s, lr) : undefined;
+    if (legacy?.unchanged && this.profile.keepPythonReleases) {
+      const differences = [...legacy.differences];
+      const asked = s.spec.version?.trim();
+      const askedMajor = asked && asked !== 'latest' ? this.profile.majorOf(asked) : undefined;
+      if (running && askedMajor && askedMajor !== running.major) differences.push(`spec.version asks for ${product} ${askedMajor} but the server runs ${running.major} (the Python operator ignored spec.version); a major change is refused`);
+      if (differences.length > 0) {
+        warnings.push({
+          reason: 'AdoptedReleaseKept',
+          message: `Helm release ${live.release.name} (${live.release.chart}, installed by the Python operator) is kept as it is: ${differences.join('; ')}. Set backends.${this.id}.python_releases: upgrade to apply this operator's values (the running major is kept), or change the spec. See docs/migration.md.`,
+        });
+      }
+      return { values: live.values, warnings, kept: true };
+    }
+    if (!running) return { values: rendered.values, warnings };
+    const explicit = this.profile.valuesImageTag(rendered.values);
+    const targetVersion = explicit ?? (await this.releases.chartAppVersion(this.profile.chart, op.signal));
+    const target = targetVersion ? this.profile.majorOf(targetVersion) : undefined;
+    if (!target || target === running.major) return { values: rendered.values, warnings };
+    if (explicit !== undefined || !running.tag) {
+      const why = explicit !== undefined ? `image tag ${explicit}` : `the chart's default image (appVersion ${targetVersion})`;
+      return {
+        values: live.values,
+        warnings,
+        refusal: terminal(
+          'MajorVersionChange',
+          `${product} ${running.major} runs now (${running.source}); ${why} is ${product} ${target}. A major version change through a chart upgrade is refused: the new server cannot start on the old data directory. Keep spec.version at ${running.major} (or remove it), or migrate with a dump/restore into a new server as described in docs/migration.md#major-version-upgrades. Nothing was changed.`,
+        ),
+      };
+    }
+    warnings.push({
+      reason: 'MajorVersionPinned',
+      message: `The chart's default image is ${product} ${target}; this server keeps running ${product} ${running.major} (image tag ${running.tag}, read from ${running.source}). See docs/migration.md#major-version-upgrades to move to ${target}.`,
+    });
+    return { values: this.profile.withImageTag(rendered.values, running.tag), warnings };
   }
 
   async observeServer(op: Op, s: ServerRequest): Promise<ServerObservation> {
@@ -102,8 +191,9 @@ export class HelmServerBackend implements Backend {
       const busy = this.releases.isBusy(s.namespace, release.name);
       return { exists: true, upToDate: false, ready: false, message: `helm release ${release.name} is ${release.status}${busy ? '' : isPending(release.status) ? ' (interrupted, will be recovered)' : ''}`, live: release };
     }
-    const desired = this.profile.values(s, lr).values;
-    const valuesMatch = stableJson(desired) === stableJson(live.values);
+    const desired = await this.desired(op, s, live);
+    for (const w of desired.warnings) op.warn(w.reason, w.message);
+    const valuesMatch = !desired.refusal && stableJson(desired.values) === stableJson(live.values);
     const secret = await this.objects.secretData(s.namespace, this.profile.adminSecretName(s));
     const passwordSettled = this.settled(s, lr, secret);
     const readiness = await this.readiness(s, lr);
@@ -113,7 +203,7 @@ export class HelmServerBackend implements Backend {
       upToDate: valuesMatch && passwordSettled,
       ready: ready && valuesMatch,
       ...(ready ? { endpoint: this.profile.endpoint(s, lr) } : {}),
-      message: !valuesMatch ? 'helm values differ from the spec' : !passwordSettled ? 'admin password change pending' : readiness.message,
+      message: desired.refusal ? desired.refusal.message : !valuesMatch ? 'helm values differ from the spec' : !passwordSettled ? 'admin password change pending' : readiness.message,
       live: release,
     };
   }
@@ -192,15 +282,16 @@ export class HelmServerBackend implements Backend {
   /** Brings the release to the spec, then waits for readiness, then settles a pending password. */
   private async apply(op: Op, s: ServerRequest, live: Live | undefined): Promise<Progress> {
     const lr = this.liveRelease(live);
-    if (live && live.release.status === 'deployed') {
+    const desired = await this.desired(op, s, live);
+    if (desired.refusal) throw desired.refusal;
+    if (live && live.release.status === 'deployed' && !desired.kept) {
       const problem = this.profile.checkUpdate?.(s, lr!);
       if (problem) throw terminal('UnsupportedChange', `${problem.field}: ${problem.message}`);
     }
-    const rendered = this.profile.values(s, lr);
-    for (const w of rendered.warnings) op.warn(w.reason, w.message);
-    const upToDate = live?.release.status === 'deployed' && stableJson(rendered.values) === stableJson(live.values);
+    for (const w of desired.warnings) op.warn(w.reason, w.message);
+    const upToDate = live?.release.status === 'deployed' && stableJson(desired.values) === stableJson(live.values);
     if (!upToDate) {
-      await this.releases.upgradeInstall(s.namespace, this.profile.releaseName(s), this.profile.chart, rendered.values, {
+      await this.releases.upgradeInstall(s.namespace, this.profile.releaseName(s), this.profile.chart, desired.values, {
         signal: op.signal,
         timeoutSeconds: this.profile.helmTimeoutSeconds,
         noHooks: this.profile.noHooks,

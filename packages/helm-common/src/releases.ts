@@ -3,7 +3,7 @@
  * the values a release was installed with, install/upgrade without --wait, uninstall, and recovery
  * of a release left in a pending state by a killed operator.
  */
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { retryable, type Logger } from '@hybridcloud-postgresql/core';
 import { type HelmCli, HelmCommandError, summarizeHelmError } from './helmCli.js';
@@ -60,6 +60,7 @@ export function helmFailure(err: unknown, what: string): never {
 export class HelmReleases {
   /** Releases this process is running helm for right now: a pending state of any other is stale. */
   private readonly busy = new Set<string>();
+  private readonly appVersions = new Map<string, string>();
   private readonly core: CoreV1Api;
 
   constructor(
@@ -97,6 +98,29 @@ export class HelmReleases {
     } catch (err) {
       return helmFailure(err, `Reading the values of helm release ${namespace}/${name} failed`);
     }
+  }
+
+  /**
+   * The appVersion of a chart (the version of the image it installs by default), read once per
+   * chart reference with `helm show chart` (read-only; a remote chart is downloaded into helm's cache).
+   */
+  async chartAppVersion(chart: ChartReference, signal?: AbortSignal): Promise<string | undefined> {
+    const key = `${chart.chart}|${chart.repository ?? ''}|${chart.version ?? ''}`;
+    const cached = this.appVersions.get(key);
+    if (cached !== undefined) return cached || undefined;
+    const args = ['show', 'chart', chart.chart];
+    if (chart.repository) args.push('--repo', chart.repository);
+    if (chart.version) args.push('--version', chart.version);
+    let out;
+    try {
+      out = await this.helm.run(args, { ...(signal ? { signal } : {}) });
+    } catch (err) {
+      return helmFailure(err, `Reading chart ${chart.chart} failed`);
+    }
+    const parsed = parse(out.stdout) as { appVersion?: unknown } | null;
+    const appVersion = parsed?.appVersion === undefined || parsed.appVersion === null ? '' : String(parsed.appVersion);
+    this.appVersions.set(key, appVersion);
+    return appVersion || undefined;
   }
 
   /** The rendered manifest of the current revision (all documents as YAML text). */

@@ -182,10 +182,15 @@ export interface OpDeps {
   signal: AbortSignal;
 }
 
+/** An Op that also remembers this reconcile's warnings (reason → message), for the status note. */
+export type RecordingOp = Op & { readonly notes: ReadonlyMap<string, string> };
+
 /** The Op a backend gets for one call on one object. */
-export function makeOp(deps: OpDeps, kind: Kind, obj: AnyResource, backendId: string, req?: ServerRequest): Op {
+export function makeOp(deps: OpDeps, kind: Kind, obj: AnyResource, backendId: string, req?: ServerRequest): RecordingOp {
   const log = deps.log.child({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, backend: backendId });
+  const notes = new Map<string, string>();
   return {
+    notes,
     log,
     // Shutdown and lost leadership, and the running reconcile's deadline.
     signal: withReconcileSignal(deps.signal),
@@ -205,6 +210,8 @@ export function makeOp(deps: OpDeps, kind: Kind, obj: AnyResource, backendId: st
       }
     },
     warn(reason, message) {
+      // The status note is written on every reconcile (stable status); the Event only once per generation.
+      notes.set(reason, message);
       if (!deps.warnings.firstTime(obj.metadata.uid ?? obj.metadata.name, obj.metadata.generation, reason)) return;
       void record(deps.events, obj, 'Warning', reason, message, log);
     },

@@ -117,7 +117,9 @@ export class ServerReconciler implements Reconciler {
       if (pending && current) await record(this.d.events, obj, 'Normal', 'PasswordReset', `Admin password reset; Secret ${secretName} updated`, this.d.log);
     }
     const ignored = unsupported.length > 0 ? ` Ignored by backend '${res.id}': ${unsupported.join(', ')}.` : '';
-    await this.writeStatus(obj, { backend: res.id, ready: true, reason: 'Ready', message: `Server is ready; credentials in Secret ${secretName}.${ignored}${notes.length ? ' ' + notes.join(' ') : ''}`, deployment: 'finished', deploymentReason: 'Database server created', unsupported });
+    // Warnings the backend reported in this reconcile (e.g. an adopted value kept) stay visible in the status.
+    const warned = [...op.notes].map(([reason, message]) => ` ${reason}: ${message}`).join('');
+    await this.writeStatus(obj, { backend: res.id, ready: true, reason: 'Ready', message: `Server is ready; credentials in Secret ${secretName}.${ignored}${notes.length ? ' ' + notes.join(' ') : ''}${redact(warned, secrets)}`, deployment: 'finished', deploymentReason: 'Database server created', unsupported });
     return { requeueAfterMs: this.d.resyncMs };
   }
 

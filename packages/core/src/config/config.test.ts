@@ -188,9 +188,17 @@ describe('resolveConfig', () => {
     ]);
   });
 
-  it('explains an override into a backend that is not enabled', () => {
-    const problems = problemsOf(() => resolveConfig({ backend: 'helmbitnami' }, { env: { HYBRIDCLOUD_BACKENDS_AZUREPOSTGRES_LOCATION: 'x' }, backendSchemas: { helmbitnami: helm } }));
-    expect(problems).toEqual([{ path: 'HYBRIDCLOUD_BACKENDS_AZUREPOSTGRES_LOCATION', message: "environment override matches no configuration key (backend 'azurepostgres' is not enabled, so its keys are unknown)" }]);
+  it('ignores an override into a backend that is not enabled with a warning (the Python operator ignored it)', () => {
+    const loaded = resolveConfig({ backend: 'helmbitnami' }, { env: { HYBRIDCLOUD_BACKENDS_AZUREPOSTGRES_LOCATION: 'x', HYBRIDCLOUD_BACKENDS_AZURE_SUBSCRIPTION_ID: 'y' }, backendSchemas: { helmbitnami: helm } });
+    expect(loaded.warnings).toEqual(expect.arrayContaining([
+      "HYBRIDCLOUD_BACKENDS_AZUREPOSTGRES_LOCATION is ignored: backend 'azurepostgres' is not enabled, so its keys are unknown",
+      'HYBRIDCLOUD_BACKENDS_AZURE_SUBSCRIPTION_ID is ignored: no enabled backend takes its settings from backends.azure',
+    ]));
+    expect(loaded.config.backends['azurepostgres']).toBeUndefined();
+    // a misspelt key of an enabled backend still stops the operator
+    expect(problemsOf(() => resolveConfig({ backend: 'helmbitnami' }, { env: { HYBRIDCLOUD_BACKENDS_HELMBITNAMI_PVC_CLEANUPP: 'true' }, backendSchemas: { helmbitnami: helm } }))).toEqual([
+      { path: 'HYBRIDCLOUD_BACKENDS_HELMBITNAMI_PVC_CLEANUPP', message: 'environment override matches no configuration key' },
+    ]);
   });
 
   it("ignores other tools' HYBRIDCLOUD_* variables but flags a misspelt top-level key", () => {
@@ -275,6 +283,11 @@ describe('resolveConfig', () => {
     const text = renderEffectiveConfig(loaded);
     expect(text).not.toContain('hunter2');
     expect(text).toContain('admin_password: <redacted>');
+  });
+
+  it('shows keys that name where a secret is (an environment variable), not the secret', () => {
+    const loaded = resolveConfig({ backend: 'helmbitnami', backends: { helmbitnami: { admin_password_env: 'PG_ADMIN_PASSWORD' } } }, { env: {} });
+    expect(renderEffectiveConfig(loaded)).toContain('admin_password_env: PG_ADMIN_PASSWORD');
   });
 
   it('applies defaults inside record values (classes)', () => {

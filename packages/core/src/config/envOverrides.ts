@@ -35,6 +35,8 @@ export interface EnvResolution {
   foreign: string[];
   /** Variables that could not be resolved yet (backend schemas not known in the first pass). */
   deferred: string[];
+  /** Variables left unused on purpose, with the reason (an override for a backend that is not enabled). */
+  ignored: Array<{ variable: string; reason: string }>;
 }
 
 export function overrideVariables(env: NodeJS.ProcessEnv): Array<[string, string]> {
@@ -133,12 +135,15 @@ export interface ResolveEnvOptions {
   document: unknown;
   /** Paths whose subtree cannot be resolved yet: unresolved variables there are deferred. */
   deferPrefixes?: string[][];
-  /** Extra hint for an unresolved variable under a path (e.g. "backend x is not enabled"). */
+  /**
+   * Why an unresolved variable is harmless (e.g. "backend x is not enabled"): it is then ignored
+   * with a warning, as the Python operator ignored it, instead of stopping the operator.
+   */
   hint?(path: string[]): string | undefined;
 }
 
 export function resolveEnvOverrides(env: NodeJS.ProcessEnv, opts: ResolveEnvOptions): EnvResolution {
-  const out: EnvResolution = { overrides: [], problems: [], deferred: [], foreign: [] };
+  const out: EnvResolution = { overrides: [], problems: [], deferred: [], foreign: [], ignored: [] };
   const topLevel = propertyKeys(opts.schema);
   for (const [variable, raw] of overrideVariables(env)) {
     const tokens = variable.slice(ENV_PREFIX.length).split('_').filter(Boolean);
@@ -158,7 +163,8 @@ export function resolveEnvOverrides(env: NodeJS.ProcessEnv, opts: ResolveEnvOpti
         continue;
       }
       const hint = opts.hint?.(tokens.map((t) => t.toLowerCase()));
-      out.problems.push({ path: variable, message: `environment override matches no configuration key${hint ? ` (${hint})` : ''}` });
+      if (hint) out.ignored.push({ variable, reason: hint });
+      else out.problems.push({ path: variable, message: 'environment override matches no configuration key' });
       continue;
     }
     let target: TSchema | undefined = opts.schema;

@@ -85,7 +85,7 @@ export function resolveConfig(document: unknown, opts: ResolveConfigOptions = {}
     ...(schemas ? {} : { deferPrefixes: [['backends']] }),
     hint: (tokens) => {
       if (tokens[0] !== 'backends' || !schemas) return undefined;
-      const ids = [...Object.keys(isPlainObject(doc['backends']) ? doc['backends'] : {}), ...WELL_KNOWN_BACKEND_IDS];
+      const ids = [...Object.keys(isPlainObject(doc['backends']) ? doc['backends'] : {}), ...WELL_KNOWN_BACKEND_IDS, ...parents];
       // Longest id first: `azurepostgres_x` is about azurepostgres, not azure.
       const id = ids.sort((a, b) => b.length - a.length).find((k) => tokens.slice(1).join('_').startsWith(k.toLowerCase().replace(/-/g, '_')));
       if (!id || schemas[id]) return undefined;
@@ -94,6 +94,7 @@ export function resolveConfig(document: unknown, opts: ResolveConfigOptions = {}
   });
   problems.push(...envRes.problems);
   if (envRes.foreign.length > 0) warnings.push(`ignored environment variables that are not configuration keys: ${envRes.foreign.join(', ')}`);
+  for (const i of envRes.ignored) warnings.push(`${i.variable} is ignored: ${i.reason}`);
   for (const o of envRes.overrides) setIn(doc, o.path, o.value);
   for (const o of opts.cliOverrides ?? []) setIn(doc, o.path, o.value);
   const sourceOf = (path: readonly string[]): string | undefined => {

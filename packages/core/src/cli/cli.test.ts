@@ -38,7 +38,27 @@ function io(env: NodeJS.ProcessEnv = {}, extra: Partial<CliIo> = {}) {
   return { io: value, dir, out: () => out.join(''), err: () => err.join('') };
 }
 
+const pickyBackend = defineBackend<{ region: string }>({
+  id: 'picky',
+  displayName: 'Picky',
+  configSchema: Type.Object({ region: Type.String() }, { additionalProperties: false }),
+  create: ({ config }) => {
+    if (config.region === 'mars') throw new Error('region mars is not served');
+    return { id: 'picky', close: async () => undefined } as unknown as Backend;
+  },
+});
+
 describe('cli', () => {
+  it('config check runs each backend\'s create(): a config that run would refuse is refused here', async () => {
+    const t = io({}, { registered: [pickyBackend] });
+    writeFileSync(join(t.dir, 'bad.yaml'), 'backend: picky\nbackends:\n  picky:\n    region: mars\n');
+    expect(await main(['config', 'check', join(t.dir, 'bad.yaml')], t.io)).toBe(1);
+    expect(t.err()).toContain('region mars is not served');
+    const ok = io({}, { registered: [pickyBackend] });
+    writeFileSync(join(ok.dir, 'ok.yaml'), 'backend: picky\nbackends:\n  picky:\n    region: earth\n');
+    expect(await main(['config', 'check', join(ok.dir, 'ok.yaml')], ok.io)).toBe(0);
+  });
+
   it('prints help and both CRDs', async () => {
     const h = io();
     expect(await main(['--help'], h.io)).toBe(0);

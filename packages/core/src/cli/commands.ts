@@ -103,6 +103,18 @@ async function check(cmd: Extract<Command, { kind: 'check' }>, io: CliIo): Promi
   io.stdout.write(renderEffectiveConfig(prepared.loaded));
   const lines = [...prepared.definitions].map(([id, d]) => `#   ${id}: ${d.plugin ? `${d.plugin.packageName}@${d.plugin.packageVersion} (${d.plugin.dir})` : d.origin}`);
   io.stdout.write(`# Backends that will be loaded:\n${lines.join('\n')}\n`);
+  // Each backend's create() runs too (and is closed again): a config `run` would reject is
+  // rejected here, not reported OK (a missing admin password variable, a bad combination).
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = io.loadKubeConfig ? io.loadKubeConfig() : defaultKubeConfig();
+  } catch {
+    kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({ clusters: [{ name: 'check', server: 'https://127.0.0.1:1' }], users: [{ name: 'check' }], contexts: [{ name: 'check', cluster: 'check', user: 'check' }], currentContext: 'check' });
+  }
+  const logger = io.logger?.('error') ?? createLogger({ level: 'error' });
+  const registry = await createBackends(prepared, { kubeConfig, logger });
+  await registry.close();
   io.stderr.write('configuration OK\n');
   return 0;
 }

@@ -8,12 +8,14 @@ import { isPlainObject } from './schemaWalk.js';
 
 /** Key names that hold credentials; their values are never printed. */
 const SECRET_KEY = /(password|secret|token|credential|private_?key|access_?key|connection_?string)/i;
-export const isSecretKey = (key: string): boolean => SECRET_KEY.test(key);
+/** Keys that name where a secret is (an environment variable), not the secret: shown. */
+const REFERENCE_KEY = /_env$/i;
+export const isSecretKey = (key: string): boolean => SECRET_KEY.test(key) && !REFERENCE_KEY.test(key);
 export const REDACTED = '<redacted>';
 
 export function redactSecrets(value: unknown, key = ''): unknown {
   // Secrets are strings; numbers and flags such as password_length stay visible.
-  if (SECRET_KEY.test(key) && typeof value === 'string' && value !== '') return REDACTED;
+  if (isSecretKey(key) && typeof value === 'string' && value !== '') return REDACTED;
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v));
   if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v, k)]));
   return value;

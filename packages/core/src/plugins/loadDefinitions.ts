@@ -72,7 +72,13 @@ export async function loadDefinitions(opts: LoadDefinitionsOptions): Promise<Map
     try {
       mod = await importModule(pathToFileURL(plugin.entry).href);
     } catch (err) {
-      problems.push({ path: `backend ${id}`, message: `${where} cannot be imported from ${plugin.entry}: ${(err as Error).message}` });
+      const message = (err as Error).message;
+      // The usual first stumble of a plugin developed outside this repository: core is a peer
+      // dependency that nothing installed next to the plugin.
+      const hint = /Cannot find package '@hybridcloud-postgresql\/core'/.test(message)
+        ? ' — the plugin resolves @hybridcloud-postgresql/core from its own node_modules: install it there (`npm install @hybridcloud-postgresql/core@<version>`, or `npm install <path to a core checkout>/packages/core` while developing), or install the plugin into the operator\'s plugins directory, where core is provided'
+        : '';
+      problems.push({ path: `backend ${id}`, message: `${where} cannot be imported from ${plugin.entry}: ${message}${hint}` });
       continue;
     }
     const def = pickDefinition(mod);

@@ -35,6 +35,8 @@ interface Resource {
   body: Json;
   /** Id of a running operation that keeps the resource busy. */
   busy?: string;
+  /** Running operations of the server's child resources (firewall rules, parameters, databases). */
+  childOps?: Set<string>;
 }
 
 interface Operation {
@@ -43,15 +45,23 @@ interface Operation {
   provider: string;
   status: 'InProgress' | 'Succeeded' | 'Failed';
   doneAt: number;
+  /** Epoch ms after which the status URLs answer 404 (set when the operation ends). */
+  expiresAt?: number;
   startTime: string;
   endTime?: string;
   resourceId: string;
   /** What the operation did, for the final result of Location polling. */
   method: string;
-  error?: { code: string; message: string };
-  failWith?: { code: string; message: string };
+  error?: OperationError;
+  failWith?: OperationError;
   onSuccess(): void;
   onFailure(): void;
+}
+
+export interface OperationError {
+  code: string;
+  message: string;
+  details?: Array<{ code: string; message: string }>;
 }
 
 export interface RequestRecord {
@@ -80,7 +90,39 @@ export interface ArmFakeOptions {
   operationMs?: number;
   /** Major versions the capabilities API offers for flexible servers. */
   flexibleVersions?: string[];
+  /** Capability status per major version (default Available; the newest offered is Default). */
+  versionStatus?: Record<string, CapabilityStatus>;
+  /** Availability zones the region offers for every SKU (capabilities `supportedZones`). */
+  zones?: string[];
+  /** How long a finished operation's status URLs answer before they expire (404). */
+  operationTtlMs?: number;
+  /** Seconds sent as `Retry-After` with every 201/202 of a long-running operation (0: none). */
+  retryAfterSeconds?: number;
 }
+
+/** CapabilityStatus of the 2025-08-01 spec. */
+export type CapabilityStatus = 'Visible' | 'Available' | 'Default' | 'Disabled';
+/** A built-in role of the caller; locks need Microsoft.Authorization/locks/write (Owner, User Access Administrator). */
+export type CallerRole = 'Owner' | 'Contributor' | 'User Access Administrator';
+/**
+ * How a change meets a server already busy with another one: a synchronous 409 ServerBusy, or an
+ * accepted request whose long-running operation then fails (ResourceDeploymentFailure with a
+ * ServerBusy detail for child resources, ServerIsNotReady … Current Server State = Updating for
+ * the server itself), which is how Azure reports most of them.
+ */
+export type BusyMode = 'conflict' | 'failedOperation';
+
+/** Name and property patterns declared by Microsoft.DBforPostgreSQL 2025-08-01 (openapi.json). */
+export const FLEXIBLE_PATTERNS = {
+  /** paths …/firewallRules/{firewallRuleName}: parameter firewallRuleName. */
+  firewallRuleName: /^[a-zA-Z0-9][-_a-zA-Z0-9]{0,79}(?<!-)$/,
+  /** paths …/databases/{databaseName}: parameter databaseName. */
+  databaseName: /^[a-zA-Z_][\w-]{0,62}$/,
+  /** definitions DatabaseProperties.charset. */
+  charset: /^[a-zA-Z]+\w*$/,
+  /** definitions DatabaseProperties.collation. */
+  collation: /^[a-zA-Z-]+([. ]|\w)*$/,
+};
 
 const LRO_TYPES = /^microsoft\.dbforpostgresql\/(flexibleservers|servers)(\/.*)?$|^microsoft\.network\/privateendpoints$/;
 const SERVER_TYPES = new Set(['microsoft.dbforpostgresql/flexibleservers', 'microsoft.dbforpostgresql/servers']);
@@ -101,17 +143,29 @@ export class ArmFake {
   hooks: ArmFakeHooks = {};
   operationMs: number;
   flexibleVersions: string[];
+  versionStatus: Record<string, CapabilityStatus>;
+  zones: string[];
+  operationTtlMs: number;
+  retryAfterSeconds: number;
+  busyMode: BusyMode = 'conflict';
+  /** The caller's role (one for every token): what locks it may write. */
+  role: CallerRole = 'Owner';
+  private readonly unregistered = new Set<string>();
   private readonly resources = new Map<string, Resource>();
   private readonly operations = new Map<string, Operation>();
   private readonly locks = new Map<string, { scope: string; name: string; level: string; notes?: string }>();
   private readonly passwords = new Map<string, string>();
-  private readonly faults: Array<FaultMatch & { code: string; message: string }> = [];
+  private readonly faults: Array<FaultMatch & OperationError> = [];
   private readonly throttles: Array<{ match?: FaultMatch; remaining: number; retryAfterSeconds: number }> = [];
   private privateIp = 4;
 
   private constructor(private readonly server: Server, readonly url: string, readonly caPem: string, readonly caFile: string, private readonly dir: string, opts: ArmFakeOptions) {
     this.operationMs = opts.operationMs ?? 40;
     this.flexibleVersions = opts.flexibleVersions ?? ['13', '14', '15', '16', '17'];
+    this.versionStatus = opts.versionStatus ?? {};
+    this.zones = opts.zones ?? ['1', '2', '3'];
+    this.operationTtlMs = opts.operationTtlMs ?? 600_000;
+    this.retryAfterSeconds = opts.retryAfterSeconds ?? 0;
   }
 
   static async start(opts: ArmFakeOptions = {}): Promise<ArmFake> {
@@ -190,13 +244,34 @@ export class ArmFake {
   }
 
   /** The next mutating request matching starts an operation that ends Failed with this error. */
-  failNextOperation(match: FaultMatch, code: string, message: string): void {
-    this.faults.push({ ...match, code, message });
+  failNextOperation(match: FaultMatch, code: string, message: string, details?: OperationError['details']): void {
+    this.faults.push({ ...match, code, message, ...(details ? { details } : {}) });
   }
 
   /** The next `count` matching requests (any when no match) get 429 with Retry-After. */
   throttle(count: number, retryAfterSeconds = 1, match?: FaultMatch): void {
     this.throttles.push({ remaining: count, retryAfterSeconds, ...(match ? { match } : {}) });
+  }
+
+  /** The caller gets this built-in role (Contributor cannot write locks). */
+  setRole(role: CallerRole): void {
+    this.role = role;
+  }
+
+  /** Requests to this resource provider namespace fail with MissingSubscriptionRegistration until registered. */
+  unregisterProvider(namespace: string): void {
+    this.unregistered.add(namespace.toLowerCase());
+  }
+
+  registerProvider(namespace: string): void {
+    this.unregistered.delete(namespace.toLowerCase());
+  }
+
+  /** Forgets every operation whose status URL was handed out: polling them answers 404, as after expiry. */
+  expireOperations(): void {
+    this.tick();
+    for (const [id, op] of this.operations) if (op.status !== 'InProgress') this.operations.delete(id);
+    for (const op of this.operations.values()) op.expiresAt = 0;
   }
 
   /** Operations still InProgress. */
@@ -246,6 +321,14 @@ export class ArmFake {
         return;
       }
       this.tick();
+      // ARM front door: a provider namespace the subscription is not registered for.
+      const ns = /^\/subscriptions\/[^/]+(?:\/resourceGroups\/[^/]+)?\/providers\/([^/]+)/i.exec(path)?.[1]?.toLowerCase();
+      if (ns && this.unregistered.has(ns) && !/\/(azureAsyncOperation|operationResults)\//i.test(path)) {
+        throw new ArmError(409, 'MissingSubscriptionRegistration', `The subscription is not registered to use namespace '${ns}'. See https://aka.ms/rps-not-found for how to register subscriptions.`);
+      }
+      if (this.role === 'User Access Administrator' && method !== 'GET' && !/\/providers\/Microsoft\.Authorization\//i.test(path)) {
+        throw new ArmError(403, 'AuthorizationFailed', `The client with role '${this.role}' does not have authorization to perform action '${method} ${typeOf(path)}' over scope '${path}' or the scope is invalid.`);
+      }
       const body = raw ? (JSON.parse(raw) as Json) : {};
       const out = await this.route(method, path, body);
       send(out.status, out.body, out.headers);
@@ -305,9 +388,9 @@ export class ArmFake {
 
   // ---- operations -----------------------------------------------------------------------------
 
-  private startOperation(resourceId: string, method: string, path: string, onSuccess: () => void, onFailure: () => void = () => {}): Operation {
-    const fault = this.faults.findIndex((f) => (!f.method || f.method === method) && f.path.test(path));
-    const failWith = fault >= 0 ? this.faults.splice(fault, 1)[0] : undefined;
+  private startOperation(resourceId: string, method: string, path: string, onSuccess: () => void, onFailure: () => void = () => {}, forcedFailure?: OperationError): Operation {
+    const fault = forcedFailure ? -1 : this.faults.findIndex((f) => (!f.method || f.method === method) && f.path.test(path));
+    const failWith: OperationError | undefined = forcedFailure ?? (fault >= 0 ? this.faults.splice(fault, 1)[0] : undefined);
     const provider = /\/providers\/([^/]+)\//.exec(resourceId)?.[1] ?? 'Microsoft.Resources';
     const location = this.locationOf(resourceId);
     const op: Operation = {
@@ -319,7 +402,7 @@ export class ArmFake {
       startTime: new Date().toISOString(),
       resourceId,
       method,
-      ...(failWith ? { failWith: { code: failWith.code, message: failWith.message } } : {}),
+      ...(failWith ? { failWith: { code: failWith.code, message: failWith.message, ...(failWith.details ? { details: failWith.details } : {}) } } : {}),
       onSuccess,
       onFailure,
     };
@@ -329,7 +412,11 @@ export class ArmFake {
 
   private operationHeaders(op: Operation): Record<string, string> {
     const base = `${this.url}/subscriptions/${op.resourceId.split('/')[2]}/providers/${op.provider}/locations/${op.location}`;
-    return { 'azure-asyncoperation': `${base}/azureAsyncOperation/${op.id}?api-version=2025-08-01`, location: `${base}/operationResults/${op.id}?api-version=2025-08-01` };
+    return {
+      'azure-asyncoperation': `${base}/azureAsyncOperation/${op.id}?api-version=2025-08-01`,
+      location: `${base}/operationResults/${op.id}?api-version=2025-08-01`,
+      ...(this.retryAfterSeconds > 0 ? { 'retry-after': String(this.retryAfterSeconds) } : {}),
+    };
   }
 
   /** Advances time: finishes operations whose time is up. */
@@ -338,6 +425,7 @@ export class ArmFake {
     for (const op of this.operations.values()) {
       if (op.status !== 'InProgress' || op.doneAt > now) continue;
       op.endTime = new Date().toISOString();
+      op.expiresAt ??= now + this.operationTtlMs;
       if (op.failWith) {
         op.status = 'Failed';
         op.error = op.failWith;
@@ -351,7 +439,8 @@ export class ArmFake {
 
   private operationStatus(id: string, kind: string) {
     const op = this.operations.get(id);
-    if (!op) throw new ArmError(404, 'OperationNotFound', `The operation '${id}' was not found.`);
+    if (op && op.status !== 'InProgress' && op.expiresAt !== undefined && op.expiresAt <= Date.now()) this.operations.delete(id);
+    if (!op || !this.operations.has(id)) throw new ArmError(404, 'OperationNotFound', `The operation '${id}' was not found.`);
     if (kind === 'azureasyncoperation' || kind === 'operations') {
       return { status: 200, body: { name: op.id, status: op.status, startTime: op.startTime, ...(op.endTime ? { endTime: op.endTime } : {}), ...(op.error ? { error: op.error } : {}) } };
     }
@@ -376,11 +465,56 @@ export class ArmFake {
     return m ? this.resources.get(norm(m[1]!)) : undefined;
   }
 
-  private assertNotBusy(id: string): void {
+  private isBusy(server: Resource): boolean {
+    if (server.busy && this.operations.get(server.busy)?.status === 'InProgress') return true;
+    return [...(server.childOps ?? [])].some((o) => this.operations.get(o)?.status === 'InProgress');
+  }
+
+  /**
+   * One change at a time per server, child resources included: a busy server refuses with 409
+   * ServerBusy ('conflict'), or (busyMode 'failedOperation') accepts and returns the error the
+   * operation is going to fail with.
+   */
+  private busyFailure(id: string): OperationError | undefined {
     const server = this.serverOf(id);
-    if (server?.busy && this.operations.get(server.busy)?.status === 'InProgress') {
-      throw new ArmError(409, 'ServerBusy', `Server '${server.id.split('/').pop()}' is busy with another operation. Please try your operation later.`);
+    if (!server || !this.isBusy(server)) return undefined;
+    const name = server.id.split('/').pop()!;
+    if (this.busyMode === 'conflict') throw new ArmError(409, 'ServerBusy', `Server '${name}' is busy with another operation. Please try your operation later.`);
+    if (norm(id) !== norm(server.id)) {
+      return {
+        code: 'ResourceDeploymentFailure',
+        message: "The resource write operation failed to complete successfully, because it reached terminal provisioning state 'Failed'.",
+        details: [{ code: 'ServerBusy', message: `Server '${name}' is busy with another operation. Please try your operation later.` }],
+      };
     }
+    const state = String(server.body['properties']?.['state'] ?? server.body['properties']?.['userVisibleState'] ?? 'Updating');
+    return { code: 'ServerIsNotReady', message: `Server '${name}' is not ready for the operation. Current Server State = ${state}` };
+  }
+
+  private assertNotBusy(id: string): void {
+    const failure = this.busyFailure(id);
+    if (failure) throw new ArmError(409, failure.details?.[0]?.code ?? failure.code, failure.message);
+  }
+
+  /** Accepts a change to a busy server and lets its operation fail (busyMode 'failedOperation'). */
+  private failLater(id: string, method: string, failure: OperationError) {
+    const op = this.startOperation(id, method, id, () => {}, () => {}, failure);
+    return { status: 202, headers: this.operationHeaders(op) };
+  }
+
+  /** A child operation keeps its server Updating (and busy) until it ends. */
+  private childOperation(id: string, op: Operation): void {
+    const server = this.serverOf(id);
+    if (!server || norm(server.id) === norm(id)) return;
+    (server.childOps ??= new Set()).add(op.id);
+    if (server.type.endsWith('flexibleservers')) server.body['properties']['state'] = 'Updating';
+    const done = () => {
+      server.childOps?.delete(op.id);
+      if (!this.isBusy(server) && server.type.endsWith('flexibleservers') && server.body['properties']['state'] === 'Updating') server.body['properties']['state'] = 'Ready';
+    };
+    const [ok, failed] = [op.onSuccess, op.onFailure];
+    op.onSuccess = () => { ok(); done(); };
+    op.onFailure = () => { failed(); done(); };
   }
 
   private assertNotLocked(id: string, operation: 'delete' | 'write'): void {
@@ -410,7 +544,9 @@ export class ArmFake {
       this.resources.set(norm(id), { id, type, body: stored });
       return { status: existing ? 200 : 201, body: stored };
     }
-    this.assertNotBusy(id);
+    this.validateChild(type, id, body);
+    const failure = this.busyFailure(id);
+    if (failure) return this.failLater(id, 'PUT', failure);
     const server = this.serverOf(id);
     const ctx = server ? { name: server.id.split('/').pop()!, fqdn: String(server.body['properties']?.['fullyQualifiedDomainName'] ?? '') } : undefined;
     const props = (body['properties'] ?? {}) as Json;
@@ -453,7 +589,29 @@ export class ArmFake {
     }
     this.resources.set(norm(id), { id, type, body: stored });
     const op = this.startOperation(id, 'PUT', id, onSuccess, onFailure);
+    this.childOperation(id, op);
     return { status: existing ? 200 : 201, body: stored, headers: this.operationHeaders(op) };
+  }
+
+  /** What the 2025-08-01 spec declares for child resources, checked before anything else happens. */
+  private validateChild(type: string, id: string, body: Json): void {
+    if (!type.startsWith('microsoft.dbforpostgresql/flexibleservers/')) return;
+    const name = id.split('/').pop()!;
+    const props = (body['properties'] ?? {}) as Json;
+    const bad = (what: string, value: string, pattern: RegExp) => new ArmError(400, 'InvalidParameterValue', `Invalid value given for parameter ${what}: '${value}'. It must match the pattern ${pattern.source}.`);
+    if (type.endsWith('/firewallrules') && !FLEXIBLE_PATTERNS.firewallRuleName.test(name)) throw new ArmError(400, 'InvalidResourceName', `The firewall rule name '${name}' is invalid. It must match the pattern ${FLEXIBLE_PATTERNS.firewallRuleName.source}.`);
+    if (type.endsWith('/databases')) {
+      if (!FLEXIBLE_PATTERNS.databaseName.test(name)) throw new ArmError(400, 'InvalidResourceName', `The database name '${name}' is invalid. It must match the pattern ${FLEXIBLE_PATTERNS.databaseName.source}.`);
+      if (props['charset'] !== undefined && !FLEXIBLE_PATTERNS.charset.test(String(props['charset']))) throw bad('charset', String(props['charset']), FLEXIBLE_PATTERNS.charset);
+      if (props['collation'] !== undefined && !FLEXIBLE_PATTERNS.collation.test(String(props['collation']))) throw bad('collation', String(props['collation']), FLEXIBLE_PATTERNS.collation);
+    }
+  }
+
+  private statusOfVersion(v: string): CapabilityStatus {
+    const explicit = this.versionStatus[v];
+    if (explicit) return explicit;
+    const offered = this.flexibleVersions.filter((x) => !['Disabled', 'Visible'].includes(this.versionStatus[x] ?? 'Available')).sort((a, b) => Number(a) - Number(b));
+    return offered[offered.length - 1] === v ? 'Default' : 'Available';
   }
 
   private putConfiguration(id: string, props: Json, existing: Resource | undefined) {
@@ -462,16 +620,14 @@ export class ArmFake {
     if (p['isReadOnly']) throw new ArmError(400, 'ReadOnlyParameter', `Parameter '${id.split('/').pop()}' is read-only.`);
     if (props['value'] === undefined) throw new ArmError(400, 'InvalidParameterValue', 'value is required.');
     const value = String(props['value']);
-    if (p['allowedValues'] && p['dataType'] === 'Set') {
-      const allowed = String(p['allowedValues']).toLowerCase().split(',');
-      const bad = value.split(',').map((v) => v.trim().toLowerCase()).filter((v) => v && !allowed.includes(v));
-      if (bad.length > 0) throw new ArmError(400, 'InvalidParameterValue', `Invalid value given for parameter ${id.split('/').pop()}: '${bad.join(',')}'. Specify a valid parameter value.`);
-    }
+    const problem = allowedValueProblem(String(p['dataType'] ?? 'String'), p['allowedValues'] === undefined ? undefined : String(p['allowedValues']), value);
+    if (problem) throw new ArmError(400, 'InvalidParameterValue', `Invalid value given for parameter ${id.split('/').pop()}: '${value}'. ${problem}`);
     const before = structuredClone(p);
     if (value !== p['value'] && p['isDynamicConfig'] === false) p['isConfigPendingRestart'] = true;
     p['value'] = value;
     p['source'] = props['source'] ?? 'user-override';
     const op = this.startOperation(id, 'PUT', id, () => {}, () => void (existing.body['properties'] = before));
+    this.childOperation(id, op);
     return { status: 202, headers: this.operationHeaders(op) };
   }
 
@@ -490,7 +646,17 @@ export class ArmFake {
       if (net?.['delegatedSubnetResourceId'] && !this.resources.has(norm(String(net['delegatedSubnetResourceId'])))) throw new ArmError(400, 'SubnetNotFound', `The subnet '${String(net['delegatedSubnetResourceId'])}' was not found.`);
       if (net?.['delegatedSubnetResourceId'] && !net['privateDnsZoneArmResourceId']) throw new ArmError(400, 'PrivateDnsZoneRequired', 'A private DNS zone is required for a server integrated into a virtual network.');
       if (net?.['privateDnsZoneArmResourceId'] && !this.resources.has(norm(String(net['privateDnsZoneArmResourceId'])))) throw new ArmError(400, 'PrivateDnsZoneNotFound', `The private DNS zone '${String(net['privateDnsZoneArmResourceId'])}' was not found.`);
-      if (props['version'] && !this.flexibleVersions.includes(String(props['version']))) throw new ArmError(400, 'InvalidServerVersion', `Version '${String(props['version'])}' is not supported in this location.`);
+      const version = props['version'] === undefined ? undefined : String(props['version']);
+      if (version !== undefined && (!this.flexibleVersions.includes(version) || ['Disabled', 'Visible'].includes(this.statusOfVersion(version)))) {
+        throw new ArmError(400, 'InvalidServerVersion', `Version '${version}' is not supported in this location (capability status ${this.flexibleVersions.includes(version) ? this.statusOfVersion(version) : 'absent'}).`);
+      }
+      const zone = props['availabilityZone'];
+      if (zone !== undefined && zone !== null && zone !== '' && !this.zones.includes(String(zone))) {
+        throw new ArmError(400, 'AvailabilityZoneNotAvailable', `Availability zone '${String(zone)}' is not available for SKU '${String(body['sku']['name'])}' in this location (supported: ${this.zones.join(', ') || 'none'}).`);
+      }
+      // maintenanceWindow is x-ms-mutability read/update: not taken at creation.
+      delete props['maintenanceWindow'];
+      if (zone === undefined || zone === null || zone === '') props['availabilityZone'] = this.zones[0] ?? '';
     }
     const password = String(props['administratorLoginPassword']);
     const stored: Json = {
@@ -525,7 +691,9 @@ export class ArmFake {
   private async patch(id: string, body: Json) {
     const r = this.mustGet(id);
     this.assertNotLocked(id, 'write');
-    this.assertNotBusy(id);
+    if (/\/configurations$/.test(r.type)) this.validateChild(r.type, id, body);
+    const failure = this.busyFailure(id);
+    if (failure) return this.failLater(id, 'PATCH', failure);
     if (!SERVER_TYPES.has(r.type)) {
       if (/\/configurations$/.test(r.type)) return this.putConfiguration(id, body['properties'] ?? {}, r);
       throw new ArmError(405, 'MethodNotAllowed', `PATCH is not supported on ${r.type}`);
@@ -572,7 +740,10 @@ export class ArmFake {
     const r = this.resources.get(norm(id));
     if (!r || r.body['__hidden']) return { status: 204 };
     this.assertNotLocked(id, 'delete');
-    if (!SERVER_TYPES.has(r.type) || (r.busy && this.operations.get(r.busy)?.method !== 'DELETE')) this.assertNotBusy(id);
+    if (!SERVER_TYPES.has(r.type) || (r.busy && this.operations.get(r.busy)?.method !== 'DELETE')) {
+      const failure = this.busyFailure(id);
+      if (failure) return this.failLater(id, 'DELETE', failure);
+    }
     if (!LRO_TYPES.test(r.type)) {
       this.removeTree(id);
       return { status: 200 };
@@ -593,6 +764,7 @@ export class ArmFake {
       }
     });
     if (SERVER_TYPES.has(r.type)) r.busy = op.id;
+    else this.childOperation(id, op);
     return { status: 202, headers: this.operationHeaders(op) };
   }
 
@@ -607,7 +779,8 @@ export class ArmFake {
     const r = this.mustGet(id);
     if (!SERVER_TYPES.has(r.type) || action.toLowerCase() !== 'restart') throw new ArmError(404, 'ResourceNotFound', `No action '${action}' on ${r.type}`);
     this.assertNotLocked(id, 'write');
-    this.assertNotBusy(id);
+    const failure = this.busyFailure(id);
+    if (failure) return this.failLater(id, 'POST', failure);
     const flexible = r.type.endsWith('flexibleservers');
     if (flexible) r.body['properties']['state'] = 'Restarting';
     const op = this.startOperation(id, 'POST', `${id}/restart`, () => {
@@ -639,6 +812,9 @@ export class ArmFake {
       if (!l) throw new ArmError(404, 'LockNotFound', `The lock '${name}' could not be found.`);
       return { status: 200, body: this.lockBody(l) };
     }
+    if ((method === 'PUT' || method === 'DELETE') && this.role === 'Contributor') {
+      throw new ArmError(403, 'AuthorizationFailed', `The client with role 'Contributor' does not have authorization to perform action 'Microsoft.Authorization/locks/${method === 'PUT' ? 'write' : 'delete'}' over scope '${scope}/providers/Microsoft.Authorization/locks/${name}' or the scope is invalid. If access was recently granted, please refresh your credentials.`);
+    }
     if (method === 'PUT') {
       const level = body['properties']?.['level'];
       if (level !== 'CanNotDelete' && level !== 'ReadOnly') throw new ArmError(400, 'LockLevelRequired', 'The lock level must be CanNotDelete or ReadOnly.');
@@ -663,16 +839,36 @@ export class ArmFake {
     return {
       name: 'FlexibleServerCapabilities',
       status: 'Available',
-      supportedServerVersions: versions.map((v) => ({ name: v, status: 'Available', supportedVersionsToUpgrade: versions.filter((u) => Number(u) > Number(v)) })),
+      supportedServerVersions: versions.map((v) => ({ name: v, status: this.statusOfVersion(v), supportedVersionsToUpgrade: versions.filter((u) => Number(u) > Number(v)) })),
       supportedServerEditions: [
-        { name: 'Burstable', defaultSkuName: 'Standard_B1ms', status: 'Available' },
-        { name: 'GeneralPurpose', defaultSkuName: 'Standard_D2ds_v4', status: 'Available' },
-        { name: 'MemoryOptimized', defaultSkuName: 'Standard_E2ds_v4', status: 'Available' },
+        { name: 'Burstable', defaultSkuName: 'Standard_B1ms', status: 'Available', supportedServerSkus: [{ name: 'Standard_B1ms', status: 'Available', supportedZones: this.zones }] },
+        { name: 'GeneralPurpose', defaultSkuName: 'Standard_D2ds_v4', status: 'Available', supportedServerSkus: [{ name: 'Standard_D2ds_v4', status: 'Available', supportedZones: this.zones }] },
+        { name: 'MemoryOptimized', defaultSkuName: 'Standard_E2ds_v4', status: 'Available', supportedServerSkus: [{ name: 'Standard_E2ds_v4', status: 'Available', supportedZones: this.zones }] },
       ],
-      zoneRedundantHaSupported: 'Enabled',
+      zoneRedundantHaSupported: this.zones.length > 1 ? 'Enabled' : 'Disabled',
       geoBackupSupported: 'Enabled',
     };
   }
+}
+
+/**
+ * ConfigurationProperties.allowedValues: a range 'min-max' for Integer/Numeric, a comma list for
+ * Boolean/Enumeration/Set. Undefined when the value is acceptable.
+ */
+export function allowedValueProblem(dataType: string, allowed: string | undefined, value: string): string | undefined {
+  const t = dataType.toLowerCase();
+  if (t === 'integer' || t === 'numeric') {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || (t === 'integer' && !Number.isInteger(n))) return `It must be ${t === 'integer' ? 'an integer' : 'a number'}.`;
+    const m = allowed ? /^(-?[\d.]+(?:e[+-]?\d+)?)-(-?[\d.]+(?:e[+-]?\d+)?)$/i.exec(allowed.trim()) : null;
+    if (m && (n < Number(m[1]) || n > Number(m[2]))) return `Allowed values: ${allowed}.`;
+    return undefined;
+  }
+  if (!allowed) return undefined;
+  const list = allowed.toLowerCase().split(',').map((v) => v.trim());
+  const values = t === 'set' ? value.split(',').map((v) => v.trim().toLowerCase()).filter(Boolean) : [value.trim().toLowerCase()];
+  const bad = values.filter((v) => !list.includes(v));
+  return bad.length > 0 ? `Allowed values: ${allowed}.` : undefined;
 }
 
 /** 'microsoft.dbforpostgresql/flexibleservers/firewallrules' for a firewall rule id. */

@@ -14,7 +14,7 @@ export function flexibleDefaults(name: string): Json {
     maintenanceWindow: { customWindow: 'Disabled', dayOfWeek: 0, startHour: 0, startMinute: 0 },
     authConfig: { activeDirectoryAuth: 'Disabled', passwordAuth: 'Enabled' },
     replicationRole: 'Primary',
-    availabilityZone: '1',
+    availabilityZone: '',
   };
 }
 
@@ -55,13 +55,16 @@ const PRELOAD = 'age,auto_explain,azure_storage,pg_cron,pg_failover_slots,pg_hin
 
 /** A representative subset of a new server's parameters (static ones need a restart). */
 export function configurationSeed(flexible: boolean): Seed[] {
+  // dataType and allowedValues as Azure reports them (ranges 'min-max', lists 'a,b').
   const common = [
-    param('work_mem', '4096', { dataType: 'Integer' }),
-    param('log_min_duration_statement', '-1', { dataType: 'Integer' }),
-    param('random_page_cost', '2', { dataType: 'Numeric' }),
-    param('max_connections', flexible ? '859' : '100', { dynamic: false, dataType: 'Integer' }),
-    param('log_autovacuum_min_duration', '600000', { dataType: 'Integer' }),
-    param('block_size', '8192', { readOnly: true, dataType: 'Integer' }),
+    param('work_mem', '4096', { dataType: 'Integer', allowedValues: '4096-2097151' }),
+    param('log_min_duration_statement', '-1', { dataType: 'Integer', allowedValues: '-1-2147483647' }),
+    param('random_page_cost', '2', { dataType: 'Numeric', allowedValues: '0-1.79769e+308' }),
+    param('max_connections', flexible ? '859' : '100', { dynamic: false, dataType: 'Integer', allowedValues: '25-5000' }),
+    param('log_autovacuum_min_duration', '600000', { dataType: 'Integer', allowedValues: '-1-2147483647' }),
+    param('block_size', '8192', { readOnly: true, dataType: 'Integer', allowedValues: '8192-8192' }),
+    param('log_connections', 'on', { dataType: 'Boolean', allowedValues: 'on,off' }),
+    param('log_statement', 'none', { dataType: 'Enumeration', allowedValues: 'none,ddl,mod,all' }),
     param('shared_preload_libraries', flexible ? 'pg_cron,pg_stat_statements' : '', { dynamic: false, dataType: 'Set', allowedValues: PRELOAD }),
   ];
   return flexible ? [...common, param('azure.extensions', '', { dataType: 'Set', allowedValues: EXTENSIONS }), param('cron.database_name', 'postgres', { dynamic: false })] : common;

@@ -27,6 +27,17 @@ export interface Capabilities {
   highAvailability: boolean;
 }
 
+/**
+ * How a role's password reaches the server's catalog: a SCRAM-SHA-256 verifier (PostgreSQL ≥ 10),
+ * or an md5 verifier ('md5' || md5(password || role)) for servers whose logins speak only md5.
+ */
+export type PasswordFormat = 'scram-sha-256' | 'md5';
+
+/** The format core uses for a backend's roles: the first it declares, SCRAM when it declares none. */
+export function rolePasswordFormat(b: { readonly passwordFormats?: readonly PasswordFormat[] | undefined }): PasswordFormat {
+  return b.passwordFormats?.[0] ?? 'scram-sha-256';
+}
+
 /** Where clients reach the server, as written into the credentials Secret. */
 export interface Endpoint {
   host: string;
@@ -156,6 +167,11 @@ export interface Problem {
 export interface Backend {
   readonly id: string;
   readonly capabilities: Capabilities;
+  /**
+   * Password formats the server accepts for logins, preferred first (optional, API version 1
+   * compatible). Unset: SCRAM. Azure single server: ['md5'] (its gateway authenticates with md5 only).
+   */
+  readonly passwordFormats?: readonly PasswordFormat[];
   /** Pure validation; problems → Ready=False reason InvalidSpec, no retry until the spec changes. */
   validateServer(s: ServerRequest): Problem[];
   /** Cheap read: does it exist, is it up to date, is it ready, where is it? */

@@ -12,7 +12,8 @@
  *  - roles and databases are managed only when they carry our marker (ownership.ts).
  */
 import pg from 'pg';
-import type { AdminConnection } from '../backend/contract.js';
+import { createHash } from 'node:crypto';
+import type { AdminConnection, PasswordFormat } from '../backend/contract.js';
 import { terminal } from '../backend/errors.js';
 import { classifyPgError } from './errors.js';
 import { assertIdentifier, quoteIdent, quoteLiteral } from './names.js';
@@ -49,6 +50,8 @@ export interface RoleOptions {
   createdb?: boolean;
   createrole?: boolean;
   dialect?: SqlDialect;
+  /** How the password is sent (default SCRAM; md5 for servers that authenticate with md5 only). */
+  passwordFormat?: PasswordFormat;
 }
 
 export interface LoginCheck {
@@ -246,7 +249,7 @@ export class SqlAdmin {
       await this.acceptExistingRole(conn, facts, opts, attrs);
       return { created: false };
     }
-    const pw = password === undefined ? '' : ` PASSWORD ${passwordLiteral(password, opts.dialect)}`;
+    const pw = password === undefined ? '' : ` PASSWORD ${passwordLiteral(password, opts.dialect, name, opts.passwordFormat)}`;
     try {
       await this.transaction(conn, `creating role ${name}`, async (c) => {
         await c.query(`CREATE ROLE ${quoteIdent(name)} WITH ${attrs.join(' ')}${pw}`);
@@ -274,8 +277,8 @@ export class SqlAdmin {
     if (drifted) await this.run(conn, `updating role ${facts.name}`, `ALTER ROLE ${quoteIdent(facts.name)} WITH ${attrs.filter((a) => a !== 'NOREPLICATION' && a !== 'NOBYPASSRLS' && a !== 'NOSUPERUSER').join(' ')}`);
   }
 
-  async setPassword(conn: Connection, role: string, password: string, dialect?: SqlDialect): Promise<void> {
-    await this.run(conn, `setting the password of role ${role}`, `ALTER ROLE ${quoteIdent(role)} WITH PASSWORD ${passwordLiteral(password, dialect)}`);
+  async setPassword(conn: Connection, role: string, password: string, dialect?: SqlDialect, format?: PasswordFormat): Promise<void> {
+    await this.run(conn, `setting the password of role ${role}`, `ALTER ROLE ${quoteIdent(role)} WITH PASSWORD ${passwordLiteral(password, dialect, role, format)}`);
   }
 
   /** Makes `member` a member of `role` (it may then act as the role, e.g. as database owner). */
@@ -484,11 +487,13 @@ export class SqlAdmin {
 }
 
 /**
- * The PASSWORD clause. A SCRAM verifier when we can compute exactly what the server would
+ * The PASSWORD clause. An md5 verifier when the backend's server authenticates with md5 only
+ * (Azure single server). Else a SCRAM verifier when we can compute exactly what the server would
  * (printable ASCII; PostgreSQL stores the verifier as is). YugabyteDB and passwords needing
  * SASLprep get an escaped literal, which the server hashes itself.
  */
-function passwordLiteral(password: string, dialect?: SqlDialect): string {
+function passwordLiteral(password: string, dialect: SqlDialect | undefined, role: string, format?: PasswordFormat): string {
+  if (format === 'md5') return quoteLiteral(`md5${createHash('md5').update(password + role).digest('hex')}`);
   if (dialect !== 'yugabyte' && isScramSafe(password)) return quoteLiteral(scramVerifier(password));
   return quoteLiteral(password);
 }

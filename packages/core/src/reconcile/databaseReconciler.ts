@@ -7,6 +7,7 @@
  */
 import type { PostgreSQLDatabase, PostgreSQLServer, ResourceStatus } from '../api/schema.js';
 import type { AdminConnection, Backend, DatabaseRequest, Endpoint, Op, ServerRequest } from '../backend/contract.js';
+import { rolePasswordFormat } from '../backend/contract.js';
 import { BackendError, classifyError, terminal } from '../backend/errors.js';
 import type { ReconcileRequest, ReconcileResult, Reconciler } from '../controller/reconciler.js';
 import { credentialsData, decodeSecret, desiredSecret, foreignController, PENDING_PASSWORD_KEY, storedPasswords } from '../credentials/secret.js';
@@ -155,8 +156,9 @@ export class DatabaseReconciler implements Reconciler {
     // Role: an existing role is used only when the operator made it for this object or may adopt
     // it (else NameTaken); it gets the pending password, otherwise its password is left alone so
     // a resync changes nothing.
-    const role = await sql.ensureRole(ctx.admin, db.userName, password, { login: true, dialect, claim });
-    if (!role.created && pending) await sql.setPassword(ctx.admin, db.userName, pending, dialect);
+    const passwordFormat = rolePasswordFormat(ctx.backend);
+    const role = await sql.ensureRole(ctx.admin, db.userName, password, { login: true, dialect, claim, passwordFormat });
+    if (!role.created && pending) await sql.setPassword(ctx.admin, db.userName, pending, dialect, passwordFormat);
 
     const dbOptions = {
       owner: db.userName,

@@ -61,6 +61,8 @@ export interface SingleBackendDeps {
 
 export class SingleBackend implements Backend {
   readonly id = 'azurepostgres';
+  /** Single server's gateway authenticates with md5 only: a SCRAM verifier would lock the role out. */
+  readonly passwordFormats = ['md5'] as const;
   readonly capabilities: Capabilities = {
     sizeByCpuMemory: true,
     storageAutoGrow: true,

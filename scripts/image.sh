@@ -20,8 +20,8 @@
 #
 # Environment: IMAGE (tag, default localhost/hybrid-cloud-postgresql-operator:dev), IMAGE_CHARTS_DIR
 # (a directory with postgresql/ and yugabyte/ chart directories), IMAGE_CONTEXT (worktree: the
-# work tree as it is, the default, like `docker build .`; head: the last commit only, through
-# `git archive HEAD`, for a checkout others are editing), HYBRIDCLOUD_CACHE. Needs root
+# work tree as it is, the default, like `docker build .`; head or any git revision: that commit
+# only, through `git archive`, for a checkout others are editing), HYBRIDCLOUD_CACHE. Needs root
 # (rootful buildah/podman, mmdebstrap in root mode) and host networking.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -178,12 +178,13 @@ BASE_SECS=$(secs "$T0")
 # The build context: the work tree, or the last commit.
 case "${IMAGE_CONTEXT:-worktree}" in
   worktree) context="$ROOT" ;;
-  head)
+  *)
+    rev="${IMAGE_CONTEXT/#head/HEAD}"
+    commit=$(git -C "$ROOT" rev-parse --verify --quiet "$rev^{commit}") || die "IMAGE_CONTEXT must be worktree, head or a git revision, not '$IMAGE_CONTEXT'"
     context="$CACHE/context"
     rm -rf "$context" && mkdir -p "$context"
-    git -C "$ROOT" archive HEAD | tar -x -C "$context"
-    say "context: $(git -C "$ROOT" rev-parse --short HEAD) (git archive HEAD)" ;;
-  *) die "IMAGE_CONTEXT must be worktree or head" ;;
+    git -C "$ROOT" archive "$commit" | tar -x -C "$context"
+    say "context: ${commit:0:7} (git archive $rev)" ;;
 esac
 # Charts for the offline charts stage (docker/charts in the context).
 charts_src="${IMAGE_CHARTS_DIR:-}"

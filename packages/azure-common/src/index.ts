@@ -7,3 +7,4 @@ export * from './errors.js';
 export * from './client.js';
 export * from './locks.js';
 export * from './lro.js';
+export * from './validation.js';

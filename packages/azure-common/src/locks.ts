@@ -7,7 +7,7 @@ import { ManagementLockClient, type ManagementLockObject } from '@azure/arm-lock
 import type { TokenCredential } from '@azure/core-auth';
 import { terminal, type BackendError } from '@hybridcloud-postgresql/core';
 import type { ArmClientOptions } from './client.js';
-import { isNotFound, toBackendError } from './errors.js';
+import { isAuthorizationFailure, isNotFound, toBackendError } from './errors.js';
 
 export const LOCK_NAME = 'DoNotDeleteLock';
 
@@ -36,6 +36,7 @@ export class Locks {
     try {
       await this.client.managementLocks.createOrUpdateByScope(scope, LOCK_NAME, lock, { abortSignal: signal });
     } catch (err) {
+      if (isAuthorizationFailure(err)) throw lockPermissionError(scope, err);
       throw toBackendError(err, 'ManagementLocks.createOrUpdateByScope');
     }
     return true;
@@ -64,6 +65,18 @@ export class Locks {
     }
     return out;
   }
+}
+
+/**
+ * lock_from_deletion with an identity that may not write locks: only Owner and User Access
+ * Administrator (Microsoft.Authorization/locks/write) may; Contributor may not.
+ */
+export function lockPermissionError(scope: string, cause?: unknown): BackendError {
+  return terminal(
+    'LockPermissionDenied',
+    `lock_from_deletion: the operator's Azure identity may not create the management lock ${LOCK_NAME} on ${scope}. Creating locks needs Microsoft.Authorization/locks/write, which the Owner and User Access Administrator roles have and Contributor has not. Assign one of them on the server's resource group (az role assignment create --role "User Access Administrator" --assignee <operator identity> --scope <resource group id>), or set lock_from_deletion: false. Everything else on the server is managed meanwhile.`,
+    cause,
+  );
 }
 
 /** Ready=False reason DeletionLocked with what to run to continue. */

@@ -4,7 +4,7 @@
  * (`resumeFrom`) and poll once.
  */
 import type { Op } from '@hybridcloud-postgresql/core';
-import { isNotFound, isOperationFailure, operationFailed, toBackendError } from './errors.js';
+import { isBusy, isNotFound, isOperationFailure, operationFailed, toBackendError } from './errors.js';
 
 export interface PollerLike {
   poll(options?: { abortSignal?: AbortSignal }): Promise<void>;
@@ -112,12 +112,18 @@ export interface ContinueSavedOperation {
   resume(kind: string, opts: ResumeOptions): Promise<PollerLike> | undefined;
   /** State keys to clear when an update failed (e.g. the applied-password marker). */
   clearOnFailedUpdate?: readonly string[];
+  /** State keys to clear only once an operation of that kind succeeded (e.g. restart → restart-required marker). */
+  clearOnSuccess?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
  * Polls the server operation saved in the CR's state once (operations outlive the operator:
  * the poller's resume token is kept, never a blocking wait). Returns a message while it runs and
  * clears it when done; a failed operation becomes a BackendError with Azure's message.
+ * Two outcomes are not failures of the change: an operation status URL that expired (404: Azure
+ * forgets finished operations) and an operation that failed because the server was busy. Both clear
+ * the saved key and return undefined, so the caller observes the resource again and sends what
+ * still differs.
  */
 export async function continueSavedOperation(op: Op, state: Readonly<Record<string, string>>, c: ContinueSavedOperation): Promise<string | undefined> {
   const saved = decodeOperation(state[c.key]);
@@ -132,6 +138,7 @@ export async function continueSavedOperation(op: Op, state: Readonly<Record<stri
     poller = await resumed;
   } catch (err) {
     await op.saveState({ [c.key]: null });
+    if (isBusy(err) || isNotFound(err)) return undefined;
     // Restoring polls once: an operation that already failed surfaces here.
     if (isOperationFailure(err) || /"status":"(failed|canceled)"/.test(saved.token)) throw operationFailed(`The ${saved.kind} of ${c.what}`, err);
     // An unreadable token (SDK upgrade): forget it and look at the resource instead.
@@ -142,14 +149,24 @@ export async function continueSavedOperation(op: Op, state: Readonly<Record<stri
     outcome = await pollOnce(poller, op.signal);
   } catch (err) {
     if (isNotFound(err) && saved.kind === 'delete') outcome = { status: 'succeeded' };
-    else throw toBackendError(err, `polling the ${saved.kind} operation of ${c.what}`);
+    else if (isNotFound(err)) {
+      // The status URL expired: what the operation did is seen on the resource itself.
+      await op.saveState({ [c.key]: null });
+      op.log.info({ operation: saved.kind }, `the status of the saved ${saved.kind} operation of ${c.what} is gone in Azure (expired); looking at the resource instead`);
+      return undefined;
+    } else throw toBackendError(err, `polling the ${saved.kind} operation of ${c.what}`);
   }
   if (outcome.status === 'running') {
     const minutes = Math.floor((Date.now() - saved.at) / 60_000);
     return `Azure is still working on the ${saved.kind} of ${c.what}${minutes > 0 ? ` (${minutes} min so far)` : ''}`;
   }
   const failedUpdate = outcome.status === 'failed' && saved.kind === 'update';
-  await op.saveState({ [c.key]: null, ...(failedUpdate ? Object.fromEntries((c.clearOnFailedUpdate ?? []).map((k) => [k, null])) : {}) });
+  const succeeded = outcome.status === 'succeeded' ? (c.clearOnSuccess?.[saved.kind] ?? []) : [];
+  await op.saveState({ [c.key]: null, ...Object.fromEntries([...(failedUpdate ? (c.clearOnFailedUpdate ?? []) : []), ...succeeded].map((k) => [k, null])) });
+  if (outcome.status === 'failed' && isBusy(outcome.error)) {
+    op.log.info({ operation: saved.kind }, `the ${saved.kind} of ${c.what} failed because the server was busy; it is sent again`);
+    return undefined;
+  }
   if (outcome.status === 'failed') throw operationFailed(`The ${saved.kind} of ${c.what}`, outcome.error);
   return undefined;
 }

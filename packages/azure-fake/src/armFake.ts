@@ -274,6 +274,12 @@ export class ArmFake {
     for (const op of this.operations.values()) op.expiresAt = 0;
   }
 
+  /** Operations that ended Failed (busy failures included), e.g. to show nothing was sent to a busy server. */
+  failedOperations(): OperationError[] {
+    this.tick();
+    return [...this.operations.values()].filter((o) => o.status === 'Failed').map((o) => structuredClone(o.error!));
+  }
+
   /** Operations still InProgress. */
   runningOperations(): number {
     this.tick();
@@ -499,6 +505,7 @@ export class ArmFake {
   /** Accepts a change to a busy server and lets its operation fail (busyMode 'failedOperation'). */
   private failLater(id: string, method: string, failure: OperationError) {
     const op = this.startOperation(id, method, id, () => {}, () => {}, failure);
+    op.doneAt = Date.now(); // the service notices at once; the failure shows at the first poll
     return { status: 202, headers: this.operationHeaders(op) };
   }
 

@@ -28,7 +28,7 @@ export const FlexibleConfigSchema = Type.Object(
     parameters: Type.Object(azureParametersProperties, { additionalProperties: false, default: {} }),
     classes: Type.Record(Type.String(), FlexibleClassSchema, { default: {}, description: 'Size classes users can pick with spec.size.class.' }),
     default_class: Type.Optional(Type.String({ minLength: 1, description: 'Class used when spec.size.class names no class.' })),
-    availability_zone: Type.String({ default: '1', description: 'Availability zone of the server (set at creation).' }),
+    availability_zone: Type.Optional(Type.String({ minLength: 1, description: 'Availability zone of the server (set at creation). Default: none, Azure picks one the SKU offers; a zone the region does not offer for the SKU is left out with a warning.' })),
     standby_availability_zone: Type.String({ default: '2', description: 'Zone of the standby when spec.highavailability.enabled.' }),
     dns_zone: Type.Optional(DnsZoneSchema),
     default_version: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'New: version used when spec.version is not offered; default: the newest the region offers.' })),

@@ -5,8 +5,8 @@
 import type { Configuration, FirewallRule, Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
 import type { Problem, ServerRequest } from '@hybridcloud-postgresql/core';
 import {
-  armMaintenanceWindow, desiredFirewallRules, diffFirewallRules, maintenanceWindowProblem, missingTags, mergedTags,
-  operatorTags, privateDnsZoneId, sameMaintenanceWindow, serverName, serverNameProblem, subnetId,
+  armMaintenanceWindow, desiredFirewallRules, diffFirewallRules, firewallRuleNameProblem, maintenanceWindowProblem, missingTags, mergedTags,
+  operatorTags, parameterValue, privateDnsZoneId, sameMaintenanceWindow, serverName, serverNameProblem, subnetId,
   type ArmMaintenanceWindow, type FirewallDiff,
 } from '@hybridcloud-postgresql/azure-common';
 import { dnsZone, type FlexibleConfig } from './config.js';
@@ -81,6 +81,14 @@ export function validate(cfg: FlexibleConfig, s: ServerRequest): Problem[] {
   const mw = maintenanceWindowProblem(s.spec.maintenance?.window);
   if (s.spec.maintenance?.window && mw) problems.push({ field: 'spec.maintenance.window', message: mw });
   if (s.spec.highavailability?.enabled && resolveSku(cfg, s).sku.tier === 'Burstable') problems.push({ field: 'spec.highavailability.enabled', message: 'high availability is not available for Burstable SKUs; choose a GeneralPurpose or MemoryOptimized class' });
+  (s.spec.network?.firewallRules ?? []).forEach((r, i) => {
+    const p = firewallRuleNameProblem(r.name);
+    if (p) problems.push({ field: `spec.network.firewallRules[${i}].name`, message: p });
+  });
+  cfg.parameters.network.firewall_rules.forEach((r, i) => {
+    const p = firewallRuleNameProblem(r.name);
+    if (p) problems.push({ field: `backends.azurepostgresflexible.parameters.network.firewall_rules[${i}].name`, message: `${p} (operator config)` });
+  });
   if (!cfg.network.public_access && (!cfg.virtual_network || !cfg.subnet || !dnsZone(cfg))) {
     problems.push({ field: 'backends.azurepostgresflexible', message: 'network.public_access is false, so virtual_network, subnet and dns_zone must be configured (operator config)' });
   }
@@ -143,7 +151,12 @@ export function desiredServer(cfg: FlexibleConfig, s: ServerRequest): DesiredSer
   };
 }
 
-export function createBody(cfg: FlexibleConfig, d: DesiredServer, version: string, adminPassword: string): Server {
+/**
+ * The creation body. maintenanceWindow is read/update only in the 2025-08-01 spec (Azure ignores it
+ * at creation), so it is set by the first update; availabilityZone only when one is wanted and
+ * offered (`zone`), else Azure picks.
+ */
+export function createBody(cfg: FlexibleConfig, d: DesiredServer, version: string, adminPassword: string, zone?: string): Server {
   return {
     location: cfg.location,
     sku: d.sku,
@@ -154,8 +167,7 @@ export function createBody(cfg: FlexibleConfig, d: DesiredServer, version: strin
     storage: { storageSizeGB: d.storageGB, autoGrow: d.autoGrow },
     backup: { backupRetentionDays: d.backupRetentionDays, geoRedundantBackup: d.geoRedundantBackup },
     highAvailability: d.haMode === 'ZoneRedundant' ? { mode: 'ZoneRedundant', standbyAvailabilityZone: d.standbyZone } : { mode: 'Disabled' },
-    maintenanceWindow: d.maintenance,
-    availabilityZone: cfg.availability_zone,
+    ...(zone ? { availabilityZone: zone } : {}),
     network: d.network ? { ...d.network, publicNetworkAccess: 'Disabled' } : { publicNetworkAccess: 'Enabled' },
     createMode: 'Create',
   };
@@ -255,15 +267,18 @@ export interface ParameterChange {
   why: 'spec' | 'extensions' | 'reset';
 }
 
-export function parameterPlan(cfg: FlexibleConfig, s: ServerRequest, live: readonly Configuration[]): { changes: ParameterChange[]; warnings: Warning[] } {
+export function parameterPlan(cfg: FlexibleConfig, s: ServerRequest, live: readonly Configuration[]): { changes: ParameterChange[]; warnings: Warning[]; problems: Problem[] } {
   const byName = new Map(live.filter((c) => c.name).map((c) => [c.name!.toLowerCase(), c]));
   const changes: ParameterChange[] = [];
   const warnings: Warning[] = [];
+  const problems: Problem[] = [];
   const add = (c: Configuration, value: string, why: ParameterChange['why']) => changes.push({ name: c.name!, value, needsRestart: c.isDynamicConfig === false, why });
 
   if (s.spec.extensions !== undefined) {
     const wanted = [...new Set(s.spec.extensions.map((e) => e.trim().toLowerCase()).filter(Boolean))].sort();
     const allow = byName.get('azure.extensions');
+    const checked = allow && wanted.length > 0 ? parameterValue(allow, wanted.join(',')) : undefined;
+    if (checked && 'problem' in checked) problems.push({ field: 'spec.extensions', message: `extensions Azure does not offer on this server: ${checked.problem}` });
     if (allow && !sameSet(setOf(allow.value), new Set(wanted))) add(allow, wanted.join(','), 'extensions');
     const preload = byName.get('shared_preload_libraries');
     if (preload) {
@@ -288,7 +303,12 @@ export function parameterPlan(cfg: FlexibleConfig, s: ServerRequest, live: reado
       warnings.push({ reason: 'ServerParameterManaged', message: `server parameter '${name}' is managed through spec.extensions; the serverParameters value is ignored` });
       continue;
     }
-    if (!sameValue(c.value, value)) add(c, value, 'spec');
+    const checked = parameterValue(c, String(value));
+    if ('problem' in checked) {
+      problems.push({ field: `spec.serverParameters.${name}`, message: `server parameter ${c.name}: ${checked.problem}` });
+      continue;
+    }
+    if (!sameValue(c.value, checked.value)) add(c, checked.value, 'spec');
   }
   if (cfg.reset_unlisted_server_parameters) {
     const named = new Set(Object.keys(spec).map((k) => k.toLowerCase()));
@@ -298,5 +318,5 @@ export function parameterPlan(cfg: FlexibleConfig, s: ServerRequest, live: reado
       if (!sameValue(c.value, c.defaultValue)) add(c, c.defaultValue, 'reset');
     }
   }
-  return { changes, warnings };
+  return { changes, warnings, problems };
 }

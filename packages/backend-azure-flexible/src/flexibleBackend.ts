@@ -7,13 +7,14 @@
 import { createHash } from 'node:crypto';
 import type { FirewallRule, PostgreSQLManagementFlexibleServerClient, Server } from '@azure/arm-postgresql-flexible';
 import {
-  terminal,
+  retryable, terminal,
   type Backend, type Capabilities, type DatabaseHooks, type DatabaseRequest, type Endpoint, type Op, type Problem,
   type Progress, type ServerObservation, type ServerRequest,
 } from '@hybridcloud-postgresql/core';
 import {
-  TAG_MARKED_FOR_DELETION, collectAll, continueSavedOperation, decodeOperation, deletionLockedError, encodeOperation, isEmptyDiff, isNotFound, isScopeLocked,
-  mergedTags, operationFailed, ownership, serverName, toBackendError, InflightOperations, type FirewallDiff, type Locks, type PollerLike,
+  TAG_MARKED_FOR_DELETION, charsetProblem, collationProblem, collectAll, continueSavedOperation, databaseNameProblem, decodeOperation, deletionLockedError, encodeOperation,
+  isNotFound, isScopeLocked, isTransientChildFailure, mergedTags, operationFailed, ownership, pollOnce, serverName, toBackendError, InflightOperations,
+  type FirewallDiff, type Locks, type PollerLike,
 } from '@hybridcloud-postgresql/azure-common';
 import type { FlexibleConfig } from './config.js';
 import {
@@ -31,6 +32,9 @@ const K_NAME = 'serverName';
 const K_OPERATION = 'operation';
 const K_RESTART = 'restartRequired';
 const K_PASSWORD = 'passwordApplied';
+/** When creating the delete lock was last refused (403): not tried again on every poll. */
+const K_LOCK_DENIED = 'lockDenied';
+const LOCK_RETRY_MS = 3_600_000;
 
 interface Plan {
   server: Server;
@@ -68,7 +72,9 @@ export class FlexibleBackend implements Backend {
   private readonly client: PostgreSQLManagementFlexibleServerClient;
   private readonly locks: Locks;
   private readonly pollIntervalMs: number;
-  private versions?: { at: number; list: string[] };
+  private versions?: { at: number; list: string[]; zones: Map<string, string[]> };
+  /** Firewall rules whose delete a management lock refused (server/rule keys): reported, not retried. */
+  private readonly lockedRemovals = new Set<string>();
   private readonly inflight = new InflightOperations();
 
   constructor(private readonly cfg: FlexibleConfig, deps: FlexibleBackendDeps) {
@@ -141,11 +147,16 @@ export class FlexibleBackend implements Backend {
       this.cfg.lock_from_deletion ? this.locks.isLocked(server.id ?? this.serverId(name), op.signal) : Promise.resolve(true),
     ]);
     const diff0 = publicServer ? firewallPlan(this.cfg, s, rules) : { upsert: [], remove: [] };
-    const firewall = { upsert: diff0.upsert.filter((r) => !running.has(`${name}/fw/${r.name.toLowerCase()}`)), remove: diff0.remove.filter((r) => !running.has(`${name}/fw/${r.toLowerCase()}`)) };
+    const blocked = diff0.remove.filter((r) => this.lockedRemovals.has(`${name}/${r.toLowerCase()}`));
+    const firewall = { upsert: diff0.upsert.filter((r) => !running.has(`${name}/fw/${r.name.toLowerCase()}`)), remove: diff0.remove.filter((r) => !running.has(`${name}/fw/${r.toLowerCase()}`) && !blocked.includes(r)) };
     const params0 = parameterPlan(this.cfg, s, configs);
+    if (params0.problems.length > 0) throw terminal('InvalidSpec', params0.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
     const params = { ...params0, changes: params0.changes.filter((p) => !running.has(`${name}/cfg/${p.name.toLowerCase()}`)) };
-    this.report(op, [...d.warnings, ...diff.warnings, ...params.warnings, ...this.versionWarnings(s, server)]);
-    return { server, diff, firewall, parameters: params.changes, lockMissing: !locked, restart: s.state[K_RESTART] === 'true', inflight: running.size };
+    const lockWarnings = blocked.length > 0 ? [{ reason: 'FirewallRuleDeleteLocked', message: `firewall rule(s) ${blocked.join(', ')} of ${name} are no longer wanted, but a management lock on the server (or its resource group) forbids deleting them; remove them by hand or lift the lock` }] : [];
+    this.report(op, [...d.warnings, ...diff.warnings, ...params.warnings, ...this.versionWarnings(s, server), ...lockWarnings]);
+    const deniedAt = Number(s.state[K_LOCK_DENIED] ?? 0);
+    const lockMissing = !locked && !(deniedAt > 0 && Date.now() - deniedAt < LOCK_RETRY_MS);
+    return { server, diff, firewall, parameters: params.changes, lockMissing, restart: s.state[K_RESTART] === 'true', inflight: running.size };
   }
 
   /** An explicit spec.version other than the server's: the operator does not run major upgrades. */
@@ -170,11 +181,13 @@ export class FlexibleBackend implements Backend {
       return this.pending(`flexible server ${name} is ${existing.state ?? 'being created'}`);
     }
     const d = desiredServer(this.cfg, s);
-    const { version, warning } = resolveVersion(s.spec.version, await this.offeredVersions(op), this.cfg.default_version);
-    this.report(op, [...d.warnings, ...(warning ? [warning] : [])]);
+    const offered = await this.offeredVersions(op);
+    const { version, warning } = resolveVersion(s.spec.version, offered, this.cfg.default_version);
+    const zone = this.zoneFor(d.sku.name);
+    this.report(op, [...d.warnings, ...(warning ? [warning] : []), ...(zone.warning ? [zone.warning] : [])]);
     op.log.info({ server: name, sku: d.sku.name, version, storageGB: d.storageGB, vnet: !!d.network }, 'creating Azure flexible server');
     try {
-      const poller = await this.client.servers.beginCreateOrUpdate(this.rg, name, createBody(this.cfg, d, version, adminPassword), { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs });
+      const poller = await this.client.servers.beginCreateOrUpdate(this.rg, name, createBody(this.cfg, d, version, adminPassword, zone.zone), { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs });
       await op.saveState({ [K_OPERATION]: encodeOperation('create', poller), [K_PASSWORD]: hashOf(adminPassword) });
     } catch (err) {
       throw toBackendError(err, `creating flexible server ${name}`);
@@ -198,6 +211,12 @@ export class FlexibleBackend implements Backend {
     const server = plan.server;
     const passwordChange = adminPassword !== undefined && s.state[K_PASSWORD] !== hashOf(adminPassword) ? adminPassword : undefined;
 
+    // One change per server at a time: Azure marks the server Updating for every firewall-rule,
+    // parameter and database operation and refuses (or fails) a second one. Each reconcile starts at
+    // most one and returns pending; the next one observes again and starts the next (the queue is
+    // the plan itself, so it survives restarts).
+    if (plan.inflight > 0) return this.pending(`${plan.inflight} change(s) of flexible server ${name} still running in Azure`);
+    if (server.state !== undefined && server.state !== 'Ready') return this.pending(`flexible server ${name} is ${server.state}; the next change waits until it is Ready`);
     // 1. The server itself (one PATCH with only what differs; the password only when it must change).
     if (plan.diff.changes.length > 0 || passwordChange !== undefined) {
       const patch = { ...plan.diff.patch, ...(passwordChange !== undefined ? { administratorLoginPassword: passwordChange } : {}) };
@@ -211,39 +230,52 @@ export class FlexibleBackend implements Backend {
       }
       return this.pending(`updating flexible server ${name}: ${what.join(', ')}`);
     }
-    // 2. The delete lock (synchronous).
-    if (plan.lockMissing) {
-      await this.locks.ensure(server.id ?? this.serverId(name), `Set by hybrid-cloud-postgresql-operator for ${s.namespace}/${s.name}: lock_from_deletion`, op.signal);
-      op.log.info({ server: name }, 'delete lock set');
+    // 2. Firewall rules: only the differences, one after the other.
+    const rule = plan.firewall.upsert[0];
+    if (rule) {
+      await this.start(`firewall rule ${rule.name}`, `${name}/fw/${rule.name.toLowerCase()}`, () => this.client.firewallRules.beginCreateOrUpdate(this.rg, name, rule.name, { startIpAddress: rule.startIpAddress, endIpAddress: rule.endIpAddress }, { abortSignal: op.signal }));
+      return this.pending(`firewall rules of ${name}: setting ${rule.name}${this.more(plan.firewall.upsert.length + plan.firewall.remove.length)}`);
     }
-    // 3. Firewall rules: only the differences; several at once, they are independent resources.
-    if (!isEmptyDiff(plan.firewall)) {
-      await Promise.all([
-        ...plan.firewall.upsert.map((r) => this.start(`firewall rule ${r.name}`, `${name}/fw/${r.name.toLowerCase()}`, () => this.client.firewallRules.beginCreateOrUpdate(this.rg, name, r.name, { startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress }, { abortSignal: op.signal }))),
-        ...plan.firewall.remove.map((r) => this.start(`deleting firewall rule ${r}`, `${name}/fw/${r.toLowerCase()}`, () => this.client.firewallRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))),
-      ]);
-      return this.pending(`firewall rules of ${name}: ${[...plan.firewall.upsert.map((r) => `set ${r.name}`), ...plan.firewall.remove.map((r) => `delete ${r}`)].join(', ')}`);
-    }
-    // 4. Server parameters; a restart is remembered (on the CR) when a static one changed.
-    if (plan.parameters.length > 0) {
-      if (plan.parameters.some((p) => p.needsRestart) && s.state[K_RESTART] !== 'true') await op.saveState({ [K_RESTART]: 'true' });
-      for (const p of plan.parameters) {
-        // One at a time: Azure serialises configuration changes on a server.
-        await this.start(`server parameter ${p.name}`, `${name}/cfg/${p.name.toLowerCase()}`, () => this.client.configurations.beginPut(this.rg, name, p.name, { value: p.value, source: 'user-override' }, { abortSignal: op.signal }));
+    const removal = plan.firewall.remove[0];
+    if (removal) {
+      try {
+        await this.start(`deleting firewall rule ${removal}`, `${name}/fw/${removal.toLowerCase()}`, () => this.client.firewallRules.beginDelete(this.rg, name, removal, { abortSignal: op.signal }));
+      } catch (err) {
+        if (!isScopeLocked((err as { cause?: unknown }).cause ?? err)) throw err;
+        this.lockedRemovals.add(`${name}/${removal.toLowerCase()}`);
+        op.warn('FirewallRuleDeleteLocked', `firewall rule ${removal} of ${name} is no longer wanted, but a management lock forbids deleting it; remove it by hand or lift the lock`);
       }
-      return this.pending(`server parameters of ${name}: ${plan.parameters.map((p) => p.name).join(', ')}`);
+      return this.pending(`firewall rules of ${name}: deleting ${removal}${this.more(plan.firewall.remove.length)}`);
     }
-    if (plan.inflight > 0) return this.pending(`${plan.inflight} change(s) of flexible server ${name} still running in Azure`);
-    // 5. Restart only when a static parameter changed.
+    // 3. Server parameters, one at a time; a restart is remembered (on the CR) when a static one changed.
+    const param = plan.parameters[0];
+    if (param) {
+      if (plan.parameters.some((p) => p.needsRestart) && s.state[K_RESTART] !== 'true') await op.saveState({ [K_RESTART]: 'true' });
+      await this.start(`server parameter ${param.name}`, `${name}/cfg/${param.name.toLowerCase()}`, () => this.client.configurations.beginPut(this.rg, name, param.name, { value: param.value, source: 'user-override' }, { abortSignal: op.signal }));
+      return this.pending(`server parameters of ${name}: setting ${param.name}${this.more(plan.parameters.length)}`);
+    }
+    // 4. Restart only when a static parameter changed; the marker is cleared when the restart succeeded.
     if (plan.restart) {
       op.log.info({ server: name }, 'restarting Azure flexible server for static parameters');
       try {
         const poller = await this.client.servers.beginRestart(this.rg, name, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs });
-        await op.saveState({ [K_OPERATION]: encodeOperation('restart', poller), [K_RESTART]: null });
+        await op.saveState({ [K_OPERATION]: encodeOperation('restart', poller) });
       } catch (err) {
         throw toBackendError(err, `restarting flexible server ${name}`);
       }
       return this.pending(`restarting flexible server ${name} so that changed static server parameters take effect`);
+    }
+    // 5. The delete lock, last: an identity that may not write locks must not hold up the rest.
+    if (plan.lockMissing) {
+      try {
+        await this.locks.ensure(server.id ?? this.serverId(name), `Set by hybrid-cloud-postgresql-operator for ${s.namespace}/${s.name}: lock_from_deletion`, op.signal);
+        op.log.info({ server: name }, 'delete lock set');
+        if (s.state[K_LOCK_DENIED]) await op.saveState({ [K_LOCK_DENIED]: null });
+      } catch (err) {
+        if ((err as { reason?: string }).reason !== 'LockPermissionDenied') throw err;
+        await op.saveState({ [K_LOCK_DENIED]: String(Date.now()) });
+        op.warn('LockPermissionDenied', (err as Error).message);
+      }
     }
     return { state: 'ready', endpoint: this.endpointOf(server) };
   }
@@ -296,14 +328,22 @@ export class FlexibleBackend implements Backend {
       const name = this.nameOf(server);
       const charset = db.spec.database?.charset ?? 'UTF8';
       const collation = db.spec.database?.collation ?? 'en_US.utf8';
+      const problems = [
+        ...(databaseNameProblem(db.databaseName) ? [`metadata.name: ${databaseNameProblem(db.databaseName)} (the database is named after the object, '-' → '_')`] : []),
+        ...(charsetProblem(charset) ? [`spec.database.charset: ${charsetProblem(charset)}`] : []),
+        ...(collationProblem(collation) ? [`spec.database.collation: ${collationProblem(collation)}`] : []),
+      ];
+      if (problems.length > 0) throw terminal('InvalidSpec', problems.join('; '));
+      if (await this.databaseExists(op, name, db.databaseName)) return;
       op.log.info({ server: name, database: db.databaseName, charset, collation }, 'creating database through ARM');
-      await this.bounded(`creating database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginCreate(this.rg, name, db.databaseName, { charset, collation }, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
+      await this.shortOperation(`creating database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginCreate(this.rg, name, db.databaseName, { charset, collation }, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
     },
     deleteDatabase: async (op: Op, server: ServerRequest, db: DatabaseRequest) => {
       const name = this.nameOf(server);
+      if (!(await this.databaseExists(op, name, db.databaseName))) return true;
       op.log.info({ server: name, database: db.databaseName }, 'deleting database through ARM');
       try {
-        await this.bounded(`deleting database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginDelete(this.rg, name, db.databaseName, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
+        await this.shortOperation(`deleting database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginDelete(this.rg, name, db.databaseName, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
       } catch (err) {
         const cause = (err as { cause?: unknown }).cause ?? err;
         if (isScopeLocked(cause)) {
@@ -333,6 +373,7 @@ export class FlexibleBackend implements Backend {
       what: `flexible server ${name}`,
       pollIntervalMs: this.pollIntervalMs,
       clearOnFailedUpdate: [K_PASSWORD],
+      clearOnSuccess: { restart: [K_RESTART] },
       resume: (kind, opts) => {
         switch (kind) {
           case 'create': return this.client.servers.beginCreateOrUpdate(this.rg, name, {} as Server, opts);
@@ -373,29 +414,72 @@ export class FlexibleBackend implements Backend {
     }
   }
 
-  /** A short operation (databases): waited for, but never longer than a minute. */
-  private async bounded(what: string, op: Op, begin: () => Promise<{ pollUntilDone(o?: { abortSignal?: AbortSignal }): Promise<unknown> }>): Promise<void> {
-    const signal = AbortSignal.any([op.signal, AbortSignal.timeout(DB_OPERATION_TIMEOUT_MS)]);
+  private async databaseExists(op: Op, server: string, database: string): Promise<boolean> {
     try {
-      const poller = await begin();
-      await poller.pollUntilDone({ abortSignal: signal });
+      await this.client.databases.get(this.rg, server, database, { abortSignal: op.signal });
+      return true;
     } catch (err) {
-      if (signal.aborted && !op.signal.aborted) throw toBackendError(Object.assign(new Error(`${what}: Azure did not finish within ${DB_OPERATION_TIMEOUT_MS / 1000}s; retrying`), { name: 'AbortError' }), what);
-      const status = (err as { statusCode?: number }).statusCode;
-      if (status === undefined && (err as { code?: string }).code && !(err as { name?: string }).name?.includes('RestError')) throw operationFailed(what, err);
+      if (isNotFound(err)) return false;
+      throw toBackendError(err, `reading database ${database} on ${server}`);
+    }
+  }
+
+  /**
+   * A short operation (databases): polled at our own interval for at most a minute, whatever
+   * Retry-After says (it can exceed the minute). Still running → retryable: the next attempt finds
+   * the database (or its absence) by a GET first. Failed because the server was busy → retryable.
+   */
+  private async shortOperation(what: string, op: Op, begin: () => Promise<PollerLike>): Promise<void> {
+    let poller: PollerLike;
+    try {
+      poller = await begin();
+    } catch (err) {
+      if (isTransientChildFailure(err)) throw retryable(`${what}: the server is busy with another change in Azure; retrying (${(err as Error).message})`, err, 'AzureBusy');
       throw toBackendError(err, what);
     }
+    const deadline = Date.now() + DB_OPERATION_TIMEOUT_MS;
+    for (;;) {
+      let outcome;
+      try {
+        outcome = await pollOnce(poller, op.signal);
+      } catch (err) {
+        throw toBackendError(err, what);
+      }
+      if (outcome.status === 'succeeded') return;
+      if (outcome.status === 'failed') {
+        if (isTransientChildFailure(outcome.error)) throw retryable(`${what}: the server was busy with another change in Azure; retrying (${(outcome.error as Error)?.message ?? ''})`, outcome.error, 'AzureBusy');
+        throw operationFailed(what, outcome.error);
+      }
+      if (Date.now() > deadline) throw retryable(`${what}: Azure did not finish within ${DB_OPERATION_TIMEOUT_MS / 1000}s; looked at again on the next attempt`, undefined, 'AzureBusy');
+      await new Promise<void>((res) => setTimeout(res, Math.min(this.pollIntervalMs, 5_000)));
+    }
+  }
+
+  private more(n: number): string {
+    return n > 1 ? ` (${n - 1} more after it)` : '';
+  }
+
+  /** The configured zone when the region offers it for the SKU (capabilities), else none: Azure picks. */
+  private zoneFor(sku: string): { zone?: string; warning?: Warning } {
+    const wanted = this.cfg.availability_zone;
+    if (!wanted) return {};
+    const offered = this.versions?.zones.get(sku.toLowerCase());
+    if (!offered || offered.includes(wanted)) return { zone: wanted };
+    return { warning: { reason: 'AvailabilityZoneUnavailable', message: `availability zone ${wanted} is not offered for ${sku} in ${this.cfg.location} (offered: ${offered.join(', ') || 'none'}); Azure picks the zone` } };
   }
 
   private async offeredVersions(op: Op): Promise<string[]> {
     if (this.versions && Date.now() - this.versions.at < 3_600_000) return this.versions.list;
     try {
       const list = new Set<string>();
+      const zones = new Map<string, string[]>();
       for await (const cap of this.client.capabilitiesByLocation.list(this.cfg.location, { abortSignal: op.signal })) {
-        for (const v of cap.supportedServerVersions ?? []) if (v.name && /^\d+$/.test(v.name)) list.add(v.name);
+        // CapabilityStatus: Disabled versions cannot be created, Visible ones are not offered yet.
+        for (const v of cap.supportedServerVersions ?? []) if (v.name && /^\d+$/.test(v.name) && v.status !== 'Disabled' && v.status !== 'Visible') list.add(v.name);
+        for (const e of cap.supportedServerEditions ?? []) for (const k of e.supportedServerSkus ?? []) if (k.name) zones.set(k.name.toLowerCase(), k.supportedZones ?? []);
       }
       if (list.size > 0) {
-        this.versions = { at: Date.now(), list: [...list] };
+        this.versions = { at: Date.now(), list: [...list], zones };
         return this.versions.list;
       }
     } catch (err) {

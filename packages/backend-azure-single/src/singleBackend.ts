@@ -215,6 +215,9 @@ export class SingleBackend implements Backend {
     }
     const server = plan.server;
     const passwordChange = adminPassword !== undefined && s.state[K_PASSWORD] !== hashOf(adminPassword) ? adminPassword : undefined;
+    // One change per server at a time (Azure refuses or fails a second one while the server is busy):
+    // each reconcile starts at most one and returns pending; the plan is the queue.
+    if (plan.inflight > 0) return this.pending(`${plan.inflight} change(s) of single server ${name} still running in Azure`);
     if (plan.changes.length > 0 || passwordChange !== undefined) {
       const patch = { ...plan.patch, ...(passwordChange !== undefined ? { administratorLoginPassword: passwordChange } : {}) };
       try {
@@ -225,15 +228,16 @@ export class SingleBackend implements Backend {
       }
       return this.pending(`updating single server ${name}: ${[...plan.changes, ...(passwordChange !== undefined ? ['admin password'] : [])].join(', ')}`);
     }
-    if (plan.lockMissing) await this.deps.locks.ensure(server.id ?? this.serverId(name), `Set by hybrid-cloud-postgresql-operator for ${s.namespace}/${s.name}: lock_from_deletion`, op.signal);
-    if (!isEmptyDiff(plan.firewall) || plan.vnetRules.upsert.length > 0 || plan.vnetRules.remove.length > 0) {
-      await Promise.all([
-        ...plan.firewall.upsert.map((r) => this.start(`firewall rule ${r.name}`, `${name}/fw/${r.name.toLowerCase()}`, () => this.client.firewallRules.beginCreateOrUpdate(this.rg, name, r.name, { startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress }, { abortSignal: op.signal }))),
-        ...plan.firewall.remove.map((r) => this.start(`deleting firewall rule ${r}`, `${name}/fw/${r.toLowerCase()}`, () => this.client.firewallRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))),
-        ...plan.vnetRules.upsert.map((r) => this.start(`VNet rule ${r.name}`, `${name}/vnet/${r.name.toLowerCase()}`, () => this.client.virtualNetworkRules.beginCreateOrUpdate(this.rg, name, r.name, { virtualNetworkSubnetId: r.subnetId, ignoreMissingVnetServiceEndpoint: true }, { abortSignal: op.signal }))),
-        ...plan.vnetRules.remove.map((r) => this.start(`deleting VNet rule ${r}`, `${name}/vnet/${r.toLowerCase()}`, () => this.client.virtualNetworkRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))),
-      ]);
-      return this.pending(`network rules of single server ${name}`);
+    const ruleChanges: Array<[string, () => Promise<void>]> = [
+      ...plan.firewall.upsert.map((r): [string, () => Promise<void>] => [`set firewall rule ${r.name}`, () => this.start(`firewall rule ${r.name}`, `${name}/fw/${r.name.toLowerCase()}`, () => this.client.firewallRules.beginCreateOrUpdate(this.rg, name, r.name, { startIpAddress: r.startIpAddress, endIpAddress: r.endIpAddress }, { abortSignal: op.signal }))]),
+      ...plan.firewall.remove.map((r): [string, () => Promise<void>] => [`delete firewall rule ${r}`, () => this.start(`deleting firewall rule ${r}`, `${name}/fw/${r.toLowerCase()}`, () => this.client.firewallRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))]),
+      ...plan.vnetRules.upsert.map((r): [string, () => Promise<void>] => [`set VNet rule ${r.name}`, () => this.start(`VNet rule ${r.name}`, `${name}/vnet/${r.name.toLowerCase()}`, () => this.client.virtualNetworkRules.beginCreateOrUpdate(this.rg, name, r.name, { virtualNetworkSubnetId: r.subnetId, ignoreMissingVnetServiceEndpoint: true }, { abortSignal: op.signal }))]),
+      ...plan.vnetRules.remove.map((r): [string, () => Promise<void>] => [`delete VNet rule ${r}`, () => this.start(`deleting VNet rule ${r}`, `${name}/vnet/${r.toLowerCase()}`, () => this.client.virtualNetworkRules.beginDelete(this.rg, name, r, { abortSignal: op.signal }))]),
+    ];
+    const ruleChange = ruleChanges[0];
+    if (ruleChange) {
+      await ruleChange[1]();
+      return this.pending(`network rules of single server ${name}: ${ruleChange[0]}${ruleChanges.length > 1 ? ` (${ruleChanges.length - 1} more after it)` : ''}`);
     }
     if (plan.privateEndpoint === 'create') {
       await this.createPrivateEndpoint(op, server);
@@ -249,20 +253,28 @@ export class SingleBackend implements Backend {
     }
     if (plan.parameters.length > 0) {
       if (plan.parameters.some((p) => p.needsRestart) && s.state[K_RESTART] !== 'true') await op.saveState({ [K_RESTART]: 'true' });
-      for (const p of plan.parameters) {
-        await this.start(`server parameter ${p.name}`, `${name}/cfg/${p.name.toLowerCase()}`, () => this.client.configurations.beginCreateOrUpdate(this.rg, name, p.name, { value: p.value, source: 'user-override' }, { abortSignal: op.signal }));
-      }
-      return this.pending(`server parameters of single server ${name}: ${plan.parameters.map((p) => p.name).join(', ')}`);
+      const p = plan.parameters[0]!;
+      await this.start(`server parameter ${p.name}`, `${name}/cfg/${p.name.toLowerCase()}`, () => this.client.configurations.beginCreateOrUpdate(this.rg, name, p.name, { value: p.value, source: 'user-override' }, { abortSignal: op.signal }));
+      return this.pending(`server parameters of single server ${name}: setting ${p.name}${plan.parameters.length > 1 ? ` (${plan.parameters.length - 1} more after it)` : ''}`);
     }
-    if (plan.inflight > 0) return this.pending(`${plan.inflight} change(s) of single server ${name} still running in Azure`);
     if (plan.restart) {
       try {
         const poller = await this.client.servers.beginRestart(this.rg, name, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs });
-        await op.saveState({ [K_OPERATION]: encodeOperation('restart', poller), [K_RESTART]: null });
+        // restartRequired stays until the restart succeeded (continueSavedOperation clears it).
+        await op.saveState({ [K_OPERATION]: encodeOperation('restart', poller) });
       } catch (err) {
         throw toBackendError(err, `restarting single server ${name}`);
       }
       return this.pending(`restarting single server ${name} for shared_preload_libraries`);
+    }
+    // The delete lock last: an identity that may not write locks (Contributor) must not hold up the rest.
+    if (plan.lockMissing) {
+      try {
+        await this.deps.locks.ensure(server.id ?? this.serverId(name), `Set by hybrid-cloud-postgresql-operator for ${s.namespace}/${s.name}: lock_from_deletion`, op.signal);
+      } catch (err) {
+        if ((err as { reason?: string }).reason !== 'LockPermissionDenied') throw err;
+        op.warn('LockPermissionDenied', (err as Error).message);
+      }
     }
     return { state: 'ready', endpoint: this.endpointOf(server) };
   }
@@ -350,6 +362,7 @@ export class SingleBackend implements Backend {
       what: `single server ${name}`,
       pollIntervalMs: this.pollIntervalMs,
       clearOnFailedUpdate: [K_PASSWORD],
+      clearOnSuccess: { restart: [K_RESTART] },
       resume: (kind, opts) => {
         switch (kind) {
           case 'create': return this.client.servers.beginCreate(this.rg, name, {} as never, opts);

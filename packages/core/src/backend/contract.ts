@@ -88,6 +88,26 @@ export interface ServerRequest {
    * to SqlAdmin.ensureRole / dropRole; without it a taken name is NameTaken.
    */
   adopt?: boolean;
+  /**
+   * For an object the Python operator managed: the spec it last handled (kopf's
+   * `last-handled-configuration`). While `spec` still equals it the object is adopted unchanged,
+   * and a backend that reads the same spec differently keeps the live value (docs/migration.md).
+   */
+  pythonOperatorSpec?: ServerSpec;
+}
+
+/** JSON with sorted keys, for comparing specs that went through different serialisers. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined && (v as Record<string, unknown>)[k] !== null).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** True for an object the Python operator managed whose spec nobody changed since (see pythonOperatorSpec). */
+export function unchangedSincePythonOperator(s: Pick<ServerRequest, 'spec' | 'pythonOperatorSpec'>): boolean {
+  return s.pythonOperatorSpec !== undefined && canonical(s.spec) === canonical(s.pythonOperatorSpec);
 }
 
 export interface DatabaseRequest {

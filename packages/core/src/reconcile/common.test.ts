@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Capabilities } from '../backend/contract.js';
-import { redact, unsupportedFields, WarningMemory } from './common.js';
+import { unchangedSincePythonOperator, type Capabilities } from '../backend/contract.js';
+import { redact, serverRequest, unsupportedFields, WarningMemory } from './common.js';
 
 const none: Capabilities = { sizeByCpuMemory: false, storageAutoGrow: false, backupRetention: false, geoRedundantBackup: false, serverExtensions: false, firewallRules: false, serverParameters: false, maintenanceWindow: false, highAvailability: false };
 
@@ -25,5 +25,21 @@ describe('reconcile helpers', () => {
     expect(m.firstTime('u', 1, 'R')).toBe(true);
     expect(m.firstTime('u', 1, 'R')).toBe(false);
     expect(m.firstTime('u', 2, 'R')).toBe(true);
+  });
+});
+
+describe('objects of the Python operator', () => {
+  const meta = (annotation?: string) => ({ name: 'a', namespace: 'n', ...(annotation !== undefined ? { annotations: { 'kopf.zalando.org/last-handled-configuration': annotation } } : {}) });
+  it('carry the spec kopf last handled; unchanged means equal regardless of key order and nulls', () => {
+    const spec = { credentialsSecret: 's', size: { cpu: 2, storageGB: 10 } };
+    const kopf = JSON.stringify({ spec: { size: { storageGB: 10, cpu: 2 }, credentialsSecret: 's', version: null }, metadata: { labels: {} } });
+    const req = serverRequest({ metadata: meta(kopf), spec }, 'awsrds');
+    expect(req.pythonOperatorSpec).toBeDefined();
+    expect(unchangedSincePythonOperator(req)).toBe(true);
+    expect(unchangedSincePythonOperator({ ...req, spec: { ...spec, size: { cpu: 4, storageGB: 10 } } })).toBe(false);
+  });
+  it('without the annotation (or with a broken one) nothing counts as unchanged', () => {
+    expect(serverRequest({ metadata: meta(), spec: { credentialsSecret: 's' } }, 'x').pythonOperatorSpec).toBeUndefined();
+    expect(unchangedSincePythonOperator(serverRequest({ metadata: meta('{not json'), spec: { credentialsSecret: 's' } }, 'x'))).toBe(false);
   });
 });

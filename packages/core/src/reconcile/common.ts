@@ -12,6 +12,8 @@ import { withReconcileSignal } from '../controller/reconcileContext.js';
 import { adoptionAllowed } from './adoption.js';
 
 export const FINALIZER = 'hybridcloud.maibornwolff.de/finalizer';
+/** kopf 1.38's annotation with the essence (spec, labels, annotations) it last handled. */
+export const KOPF_LAST_HANDLED = 'kopf.zalando.org/last-handled-configuration';
 /** kopf 1.38's default finalizer, left on objects by the Python operator. */
 export const KOPF_FINALIZER = 'kopf.zalando.org/KopfFinalizerMarker';
 export const ACTION_LABEL = 'operator/action';
@@ -28,8 +30,22 @@ export function backendState(meta: ObjectMeta, backendId: string): Record<string
   return out;
 }
 
+/** The spec kopf recorded as last handled by the Python operator, when the object carries it. */
+export function pythonOperatorSpec(meta: ObjectMeta): ServerSpec | undefined {
+  const raw = meta.annotations?.[KOPF_LAST_HANDLED];
+  if (!raw) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as { spec?: unknown };
+    return parsed.spec && typeof parsed.spec === 'object' ? (parsed.spec as ServerSpec) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function serverRequest(obj: { metadata: ObjectMeta; spec: ServerSpec; status?: ResourceStatus | undefined }, backendId: string): ServerRequest {
+  const pySpec = pythonOperatorSpec(obj.metadata);
   return {
+    ...(pySpec ? { pythonOperatorSpec: pySpec } : {}),
     adopt: adoptionAllowed(obj),
     namespace: obj.metadata.namespace,
     name: obj.metadata.name,

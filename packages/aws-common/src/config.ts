@@ -29,6 +29,10 @@ export const awsCommonProperties = {
   tags: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Extra tags; {namespace} and {name} are replaced.' }),
   cpu_limit: Type.Optional(Type.Integer({ minimum: 1, description: 'New for AWS: upper limit of spec.size.cpu.' })),
   storage_limit_gb: Type.Optional(Type.Integer({ minimum: 1, description: 'New for AWS: upper limit of spec.size.storageGB.' })),
+  python_objects: Type.Union([Type.Literal('keep'), Type.Literal('apply')], {
+    default: 'keep',
+    description: 'New: servers the Python operator managed keep the instance class it chose (it ignored cpu/memoryMB) while their spec is unchanged (`keep`), or are sized by this operator\'s rules at once (`apply`). See docs/migration.md.',
+  }),
   final_snapshot: Type.Boolean({ default: true, description: 'New: take a final snapshot `<identifier>-final-<uid8>` when deleting a server.' }),
   requests_per_second: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 4, description: 'New: budget of RDS API requests per second, shared by awsrds and awsaurora (RDS throttles at about 12/s per account).' }),
   max_attempts: Type.Integer({ minimum: 1, maximum: 10, default: 4, description: 'New: attempts per RDS API call (SDK standard retry mode with exponential backoff).' }),

@@ -4,6 +4,7 @@
  * built-in table. Capacities of configured classes come from the class itself (`cpu`,
  * `memory_mb`) or, for known instance types, from INSTANCE_TYPES.
  */
+import { unchangedSincePythonOperator, type ServerRequest } from '@hybridcloud-postgresql/core';
 
 export interface Capacity {
   cpu: number;
@@ -127,4 +128,31 @@ export function resolvedClass<C extends { instance_type: string; storage_type?: 
     return { cls, className: `auto:${choice.instanceType}` };
   }
   throw new Error(choice.message);
+}
+
+/**
+ * Adoption of objects the Python operator managed (docs/migration.md #11): it ran the named class,
+ * else the default class, and ignored cpu/memoryMB on AWS. While such an object's spec is
+ * unchanged since (and `python_objects: keep`), that class is kept where this operator would size
+ * differently, with a warning naming the switch.
+ */
+export function keptPythonClass<C extends { instance_type: string }>(
+  req: ServerRequest,
+  keep: boolean,
+  classes: Record<string, C>,
+  defaultClass: string,
+  chosen: { cls: C; className: string },
+  backendId: string,
+  warnings: Array<{ reason: string; message: string }>,
+): { cls: C; className: string } {
+  if (!keep || !unchangedSincePythonOperator(req)) return chosen;
+  const size = req.spec.size ?? {};
+  const name = size.class && classes[size.class] ? size.class : defaultClass;
+  const py = classes[name];
+  if (!py || py.instance_type === chosen.cls.instance_type) return chosen;
+  warnings.push({
+    reason: 'AdoptedValueKept',
+    message: `spec.size (cpu ${size.cpu ?? 'unset'}, memoryMB ${size.memoryMB ?? 'unset'}) selects ${chosen.cls.instance_type} in this operator; the Python operator ignored cpu/memoryMB and ran class '${name}' (${py.instance_type}), which is kept while the spec is unchanged. Set backends.${backendId}.python_objects: apply (or change the spec) to size by cpu/memoryMB. See docs/migration.md.`,
+  });
+  return { cls: py, className: name };
 }

@@ -8,7 +8,7 @@ import {
   AURORA_FALLBACK_TYPES,
   INSTANCE_TYPES,
   awsIdentifier,
-  chooseSize, resolvedClass,
+  chooseSize, keptPythonClass, resolvedClass,
   desiredTags,
   fromTagList,
   identifierProblem,
@@ -96,7 +96,9 @@ export function validate(cfg: AuroraConfig, s: ServerRequest): Problem[] {
 export function desiredCluster(cfg: AuroraConfig, s: ServerRequest): { desired: DesiredCluster; warnings: Warning[] } {
   const warnings: Warning[] = [];
   const { classes, defaultClass } = effectiveClasses(cfg);
-  const { cls, className } = resolvedClass(chooseSize(s.spec.size, classes, defaultClass, capacityOf, AURORA_FALLBACK_TYPES), classes, defaultClass, warnings);
+  const chosen = resolvedClass(chooseSize(s.spec.size, classes, defaultClass, capacityOf, AURORA_FALLBACK_TYPES), classes, defaultClass, warnings);
+  // Servers the Python operator sized (it ignored cpu/memoryMB) keep their class while their spec is unchanged.
+  const { cls, className } = keptPythonClass(s, cfg.python_objects === 'keep', classes, defaultClass, chosen, 'awsaurora', warnings);
   const clusterId = clusterIdentifier(cfg, s);
   const window = s.spec.maintenance?.window;
   const scaling = cls.scaling_configuration;

@@ -8,7 +8,7 @@ import {
   INSTANCE_TYPES,
   RDS_FALLBACK_TYPES,
   awsIdentifier,
-  chooseSize, resolvedClass,
+  chooseSize, keptPythonClass, resolvedClass,
   desiredTags,
   fromTagList,
   identifierProblem,
@@ -100,7 +100,9 @@ export function validate(cfg: RdsConfig, s: ServerRequest): Problem[] {
 export function desiredInstance(cfg: RdsConfig, s: ServerRequest): { desired: DesiredInstance; warnings: Warning[] } {
   const warnings: Warning[] = [];
   const { classes, defaultClass } = effectiveClasses(cfg);
-  const { cls, className } = resolvedClass(chooseSize(s.spec.size, classes, defaultClass, capacityOf, RDS_FALLBACK_TYPES), classes, defaultClass, warnings);
+  const chosen = resolvedClass(chooseSize(s.spec.size, classes, defaultClass, capacityOf, RDS_FALLBACK_TYPES), classes, defaultClass, warnings);
+  // Servers the Python operator sized (it ignored cpu/memoryMB) keep their class while their spec is unchanged.
+  const { cls, className } = keptPythonClass(s, cfg.python_objects === 'keep', classes, defaultClass, chosen, 'awsrds', warnings);
   const multiAz = s.spec.highavailability?.enabled ?? false;
   const window = s.spec.maintenance?.window;
   const desired: DesiredInstance = {

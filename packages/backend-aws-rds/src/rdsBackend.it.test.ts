@@ -177,6 +177,27 @@ describe('awsrds against moto', { timeout: 180_000 }, () => {
     expect((await live('team-a-pg3'))!.DBInstanceClass).toBe('db.r6g.large');
   });
 
+  it('adopted from the Python operator: keeps the class it ran (it ignored cpu/memoryMB) while the spec is unchanged; python_objects: apply sizes at once', async () => {
+    const b = await backend();
+    const op = fakeOp();
+    // The Python operator ran the default class for any spec without size.class.
+    await converge(b, op, () => request({}, op));
+    expect((await live('team-a-pg1'))!.DBInstanceClass).toBe('db.t4g.small');
+    proxy.clear();
+    const adopted = () => {
+      const r = request({ size: { cpu: 4, memoryMB: 16000 } }, op);
+      return { ...r, pythonOperatorSpec: structuredClone(r.spec) };
+    };
+    await converge(b, op, adopted);
+    expect(count('ModifyDBInstance')).toBe(0);
+    expect((await live('team-a-pg1'))!.DBInstanceClass).toBe('db.t4g.small');
+    expect(op.warnings).toContainEqual(expect.objectContaining({ reason: 'AdoptedValueKept', message: expect.stringMatching(/selects db.m5.xlarge .*class 'small' \(db.t4g.small\).*backends.awsrds.python_objects: apply/) }));
+    // the opt-in: this operator's sizing for adopted objects too
+    await converge(await backend(config({ python_objects: 'apply' })), fakeOp(op.state), adopted);
+    expect(count('ModifyDBInstance')).toBe(1);
+    expect((await live('team-a-pg1'))!.DBInstanceClass).toBe('db.m5.xlarge');
+  });
+
   it('updates only what differs, once, and never on a reconcile without changes', async () => {
     const b = await backend();
     const op = fakeOp();

@@ -78,6 +78,11 @@ export class InflightOperations {
     this.ops.set(key, poller);
   }
 
+  /** Whether an operation under `prefix` was started by this process and not yet seen finished. */
+  has(prefix: string): boolean {
+    return [...this.ops.keys()].some((k) => k.startsWith(prefix));
+  }
+
   /** Polls each running operation under `prefix` once; returns the keys still running. */
   async settle(prefix: string, signal?: AbortSignal): Promise<Set<string>> {
     const running = new Set<string>();

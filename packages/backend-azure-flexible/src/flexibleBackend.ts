@@ -119,6 +119,10 @@ export class FlexibleBackend implements Backend {
       op.warn('ServerStopped', `flexible server ${name} is ${state} in Azure; start it (az postgres flexible-server start -g ${this.rg} -n ${name})`);
       return { exists: true, upToDate: true, ready: false, message: `flexible server ${name} is ${state}` };
     }
+    // Azure marks the server Updating for every child operation (a database being created by the
+    // database reconciler, a firewall rule). It keeps serving meanwhile: unless the change is one of
+    // ours still running, the server stays Ready instead of flapping.
+    if (state === 'Updating' && !this.inflight.has(`${name}/`)) return { exists: true, upToDate: true, ready: true, endpoint: this.endpointOf(server), message: `flexible server ${name} is applying a change in Azure (Updating); it keeps serving` };
     if (state !== 'Ready') return { exists: true, upToDate: true, ready: false, message: `flexible server ${name} is ${state}` };
     const plan = await this.plan(op, s, server);
     const pending = describePlan(plan);

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ArmFake } from '@hybridcloud-postgresql/azure-fake';
-import { staticTokenCredential } from '@hybridcloud-postgresql/azure-common';
+import { PostgreSQLManagementFlexibleServerClient } from '@azure/arm-postgresql-flexible';
+import { armClientOptions, staticTokenCredential } from '@hybridcloud-postgresql/azure-common';
 import { converge, fakeOp, serverRequest, type FakeOp } from '@hybridcloud-postgresql/azure-common/testing';
 import { resolveConfig, type BackendError, type DatabaseRequest, type ServerSpec } from '@hybridcloud-postgresql/core';
 import backendDefinition, { createFlexibleBackend, type FlexibleConfig } from './index.js';
@@ -204,6 +205,22 @@ describe('azurepostgresflexible against the strict ARM fake', () => {
       expect(fake.get(id())!['properties'].version).toBe('16');
     } finally {
       fake.versionStatus = {};
+    }
+  });
+
+  it('a database operation (server Updating in Azure) does not make the server look not ready', async () => {
+    const b = backend();
+    await converge(b, op, req(), 'pw-12345678');
+    fake.operationMs = 60_000;
+    try {
+      // A database being created (as the database reconciler does), still running in Azure.
+      const client = new PostgreSQLManagementFlexibleServerClient(staticTokenCredential(), SUB, armClientOptions({ resource_manager_endpoint: fake.url, ca_file: fake.caFile, max_retries: 0 }));
+      await client.databases.beginCreate(RG, `team-a-${name}`, 'long_db', { charset: 'UTF8', collation: 'en_US.utf8' });
+      expect(fake.get(id())!['properties'].state).toBe('Updating');
+      expect(await b.observeServer(op, req())).toMatchObject({ exists: true, ready: true, upToDate: true, endpoint: { host: `team-a-${name}.postgres.database.azure.com` } });
+    } finally {
+      fake.operationMs = 30;
+      fake.finishOperations();
     }
   });
 

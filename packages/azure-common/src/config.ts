@@ -29,6 +29,10 @@ const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 
 /** Properties both Azure backends accept; each backend adds its own keys to these. */
 export const azureCommonProperties = {
+  python_objects: Type.Union([Type.Literal('keep'), Type.Literal('apply')], {
+    default: 'keep',
+    description: 'New: servers the Python operator managed keep what it set where this operator reads the same spec differently (SKU from cpu instead of the default class or memoryMB, the maintenance weekday it shifted by a day, pg_cron/pg_stat_statements in azure.extensions) while their spec is unchanged (`keep`), with a Warning AdoptedValueKept; `apply` uses this operator\'s reading at once. See docs/migration.md.',
+  }),
   subscription_id: Type.String({ pattern: UUID, description: 'Azure subscription id (a UUID) to provision servers in, required. Each backend may use its own.' }),
   location: Type.String({ minLength: 1, description: 'Azure region, required (e.g. westeurope).' }),
   resource_group: Type.String({ minLength: 1, maxLength: 90, description: 'Resource group to provision servers in, required.' }),

@@ -3,9 +3,9 @@
  * Pure functions; the backend does the calls.
  */
 import type { Configuration, FirewallRule, Server, ServerForPatch } from '@azure/arm-postgresql-flexible';
-import type { Problem, ServerRequest } from '@hybridcloud-postgresql/core';
+import { unchangedSincePythonOperator, type Problem, type ServerRequest } from '@hybridcloud-postgresql/core';
 import {
-  armMaintenanceWindow, desiredFirewallRules, diffFirewallRules, firewallRuleNameProblem, maintenanceWindowProblem, missingTags, mergedTags,
+  ARM_WEEKDAYS, armMaintenanceWindow, desiredFirewallRules, diffFirewallRules, firewallRuleNameProblem, maintenanceWindowProblem, missingTags, mergedTags,
   operatorTags, parameterValue, privateDnsZoneId, sameMaintenanceWindow, serverName, serverNameProblem, subnetId,
   type ArmMaintenanceWindow, type FirewallDiff,
 } from '@hybridcloud-postgresql/azure-common';
@@ -60,6 +60,49 @@ export function resolveSku(cfg: FlexibleConfig, s: ServerRequest): { sku: Sku; w
   return { sku: { name: fit.name, tier: fit.tier }, warnings };
 }
 
+/** Adopted from the Python operator, spec unchanged since, and the admin keeps its readings (python_objects: keep). */
+export function keepsPythonReading(cfg: FlexibleConfig, s: ServerRequest): boolean {
+  return cfg.python_objects === 'keep' && unchangedSincePythonOperator(s);
+}
+
+const PYTHON_CPU_STEPS = [2, 4, 8, 16, 32, 48, 64];
+/**
+ * The SKU azure_postgresqlflexible.py chose: a class only when both size.class and default_class
+ * were set (an unknown class meant the default), else cpu (default 2) rounded up to
+ * Standard_D{n}ds_v4; memoryMB was ignored.
+ */
+export function pythonSku(cfg: FlexibleConfig, s: ServerRequest): Sku {
+  const size = s.spec.size ?? {};
+  if (size.class && cfg.default_class) {
+    const c = cfg.classes[size.class] ?? cfg.classes[cfg.default_class];
+    if (c) return { name: c.name, tier: c.tier };
+  }
+  const cpu = size.cpu ?? DEFAULT_CPU;
+  const n = PYTHON_CPU_STEPS.find((x) => x >= cpu) ?? 64;
+  return { name: `Standard_D${n}ds_v4`, tier: 'GeneralPurpose' };
+}
+
+/** The SKU to run: this operator's reading, or for an unchanged adopted server the Python operator's (with a warning). */
+export function effectiveSku(cfg: FlexibleConfig, s: ServerRequest): { sku: Sku; warnings: Warning[] } {
+  const ours = resolveSku(cfg, s);
+  if (!keepsPythonReading(cfg, s)) return ours;
+  const py = pythonSku(cfg, s);
+  if (py.name === ours.sku.name) return ours;
+  return {
+    sku: py,
+    warnings: [
+      ...ours.warnings,
+      { reason: 'AdoptedValueKept', message: `this operator would run ${ours.sku.name} (${ours.sku.tier}) for spec.size; the Python operator chose ${py.name} (it used a class only with both size.class and default_class, and ignored memoryMB), which is kept while the spec is unchanged. Set backends.azurepostgresflexible.python_objects: apply (or change the spec) for the new reading. See docs/migration.md.` },
+    ],
+  };
+}
+
+/** ARM's window as the Python operator sent it: Python's weekday() (Monday = 0) where ARM counts from Sunday. */
+export function pythonMaintenanceWindow(window: { weekday: string; starttime: string } | undefined): ArmMaintenanceWindow {
+  const ours = armMaintenanceWindow(window);
+  return ours.customWindow === 'Enabled' ? { ...ours, dayOfWeek: (ours.dayOfWeek + 6) % 7 } : ours;
+}
+
 export function storageGB(s: ServerRequest): number {
   const wanted = s.spec.size?.storageGB ?? MIN_STORAGE_GB;
   return STORAGE_SIZES_GB.find((g) => g >= wanted) ?? STORAGE_SIZES_GB[STORAGE_SIZES_GB.length - 1]!;
@@ -80,7 +123,7 @@ export function validate(cfg: FlexibleConfig, s: ServerRequest): Problem[] {
   if (retention !== undefined && (retention < 7 || retention > 35)) problems.push({ field: 'spec.backup.retentionDays', message: 'must be between 7 and 35 days on Azure' });
   const mw = maintenanceWindowProblem(s.spec.maintenance?.window);
   if (s.spec.maintenance?.window && mw) problems.push({ field: 'spec.maintenance.window', message: mw });
-  if (s.spec.highavailability?.enabled && resolveSku(cfg, s).sku.tier === 'Burstable') problems.push({ field: 'spec.highavailability.enabled', message: 'high availability is not available for Burstable SKUs; choose a GeneralPurpose or MemoryOptimized class' });
+  if (s.spec.highavailability?.enabled && effectiveSku(cfg, s).sku.tier === 'Burstable') problems.push({ field: 'spec.highavailability.enabled', message: 'high availability is not available for Burstable SKUs; choose a GeneralPurpose or MemoryOptimized class' });
   (s.spec.network?.firewallRules ?? []).forEach((r, i) => {
     const p = firewallRuleNameProblem(r.name);
     if (p) problems.push({ field: `spec.network.firewallRules[${i}].name`, message: p });
@@ -123,7 +166,13 @@ export interface DesiredServer {
 }
 
 export function desiredServer(cfg: FlexibleConfig, s: ServerRequest): DesiredServer {
-  const { sku, warnings } = resolveSku(cfg, s);
+  const { sku, warnings } = effectiveSku(cfg, s);
+  let maintenance = armMaintenanceWindow(s.spec.maintenance?.window);
+  if (keepsPythonReading(cfg, s) && maintenance.customWindow === 'Enabled') {
+    const py = pythonMaintenanceWindow(s.spec.maintenance?.window);
+    warnings.push({ reason: 'AdoptedValueKept', message: `the maintenance window stays on ${ARM_WEEKDAYS[py.dayOfWeek]} as the Python operator set it (it counted Monday as day 0, one day early); spec.maintenance.window.weekday says ${s.spec.maintenance!.window!.weekday}. Set backends.azurepostgresflexible.python_objects: apply (or change the spec) to move it. See docs/migration.md.` });
+    maintenance = py;
+  }
   const wantedStorage = s.spec.size?.storageGB ?? MIN_STORAGE_GB;
   const storage = storageGB(s);
   if (storage !== wantedStorage) warnings.push({ reason: 'StorageRounded', message: `Azure offers storage in fixed sizes; ${wantedStorage} GB is rounded up to ${storage} GB` });
@@ -143,7 +192,7 @@ export function desiredServer(cfg: FlexibleConfig, s: ServerRequest): DesiredSer
     geoRedundantBackup: (s.spec.backup?.geoRedundant ?? cfg.parameters.geo_redundant_backup) ? 'Enabled' : 'Disabled',
     haMode: s.spec.highavailability?.enabled ? 'ZoneRedundant' : 'Disabled',
     standbyZone: cfg.standby_availability_zone,
-    maintenance: armMaintenanceWindow(s.spec.maintenance?.window),
+    maintenance,
     tags: operatorTags(cfg.tags, s),
     publicAccess: cfg.network.public_access,
     ...(network ? { network } : {}),
@@ -238,6 +287,8 @@ export function firewallPlan(cfg: FlexibleConfig, s: ServerRequest, live: readon
 // ---- server parameters and extensions -----------------------------------------------------------
 
 /** Extensions that only work when preloaded (shared_preload_libraries). */
+/** What azure_postgresqlflexible.py appended to every spec.extensions. */
+export const PYTHON_ADDED_EXTENSIONS = ['pg_cron', 'pg_stat_statements'];
 export const PRELOAD_EXTENSIONS = new Set(['timescaledb', 'pg_cron', 'pg_partman_bgw', 'pg_prewarm', 'pg_stat_statements', 'pgaudit', 'pglogical', 'wal2json', 'age', 'pg_hint_plan', 'pg_squeeze', 'auto_explain', 'pg_failover_slots']);
 /** Parameters the operator manages itself or that must never be reset (from the Python operator's ignore list). */
 export const NEVER_RESET = new Set(['shared_preload_libraries', 'azure.extensions', 'log_autovacuum_min_duration', 'vacuum_cost_page_miss', 'temp_tablespaces', 'commit_timestamp_buffers', 'subtransaction_buffers', 'transaction_buffers']);
@@ -275,7 +326,11 @@ export function parameterPlan(cfg: FlexibleConfig, s: ServerRequest, live: reado
   const add = (c: Configuration, value: string, why: ParameterChange['why']) => changes.push({ name: c.name!, value, needsRestart: c.isDynamicConfig === false, why });
 
   if (s.spec.extensions !== undefined) {
-    const wanted = [...new Set(s.spec.extensions.map((e) => e.trim().toLowerCase()).filter(Boolean))].sort();
+    const listed = s.spec.extensions.map((e) => e.trim().toLowerCase()).filter(Boolean);
+    // The Python operator always added these two; an unchanged adopted server keeps them.
+    const added = keepsPythonReading(cfg, s) ? PYTHON_ADDED_EXTENSIONS.filter((e) => !listed.includes(e)) : [];
+    if (added.length > 0) warnings.push({ reason: 'AdoptedValueKept', message: `${added.join(' and ')} stay in azure.extensions as the Python operator always added them (spec.extensions does not list them) while the spec is unchanged. Set backends.azurepostgresflexible.python_objects: apply (or list them) to follow spec.extensions exactly. See docs/migration.md.` });
+    const wanted = [...new Set([...listed, ...added])].sort();
     const allow = byName.get('azure.extensions');
     const checked = allow && wanted.length > 0 ? parameterValue(allow, wanted.join(',')) : undefined;
     if (checked && 'problem' in checked) problems.push({ field: 'spec.extensions', message: `extensions Azure does not offer on this server: ${checked.problem}` });

@@ -114,6 +114,36 @@ describe('azurepostgresflexible against the ARM fake', () => {
     expect(fake.writes().length).toBe(before);
   });
 
+  it('adopted from the Python operator with an unchanged spec: keeps its SKU, shifted maintenance day and added extensions; zero writes', async () => {
+    // What the Python operator left for the spec below: cpu sizing (default 2 → D2ds_v4, it used a
+    // class only with size.class), Wednesday sent as day 2 (Tuesday in ARM), pg_cron and
+    // pg_stat_statements appended to the extensions. Made here with the same values spelled out.
+    const leftover: Partial<ServerSpec> = { size: { cpu: 2 }, highavailability: { enabled: true }, maintenance: { window: { weekday: 'Tue', starttime: '03:00' } }, extensions: ['postgis', 'pg_cron', 'pg_stat_statements'] };
+    await converge(backend(config()), op, req(leftover), 'Py-Secret-1');
+    const id = serverId(`team-a-${name}`);
+    const writes = fake.writes().length;
+
+    const spec: Partial<ServerSpec> = { highavailability: { enabled: true }, maintenance: { window: { weekday: 'Wed', starttime: '03:00' } }, extensions: ['postgis'] };
+    const adopted = { ...req(spec), pythonOperatorSpec: req(spec).spec };
+    const withDefault = config({ default_class: 'dev' }); // Burstable: this operator's reading of a spec without size
+    const b = backend(withDefault);
+    expect(b.validateServer(adopted)).toEqual([]);
+    await converge(b, op, adopted, 'Py-Secret-1');
+    expect(fake.writes().length).toBe(writes);
+    const s = fake.get(id)!;
+    expect(s['sku']).toEqual({ name: 'Standard_D2ds_v4', tier: 'GeneralPurpose' });
+    expect(s['properties']['maintenanceWindow']).toMatchObject({ dayOfWeek: 2, startHour: 3 });
+    const cfg = Object.fromEntries(fake.children(id, 'configurations').map((c) => [c['name'], c['properties']]));
+    expect(cfg['azure.extensions'].value).toBe('pg_cron,pg_stat_statements,postgis');
+    const kept = op.warnings.filter((w) => w.reason === 'AdoptedValueKept').map((w) => w.message).join('\n');
+    expect(kept).toMatch(/would run Standard_B1ms .*Python operator chose Standard_D2ds_v4/);
+    expect(kept).toMatch(/stays on Tue .*weekday says Wed/);
+    expect(kept).toMatch(/pg_cron and pg_stat_statements stay in azure.extensions/);
+    expect(kept).toContain('python_objects: apply');
+    // With the opt-in the new reading applies: HA on the Burstable default class is refused before any call.
+    expect(backend(config({ default_class: 'dev', python_objects: 'apply' })).validateServer(adopted)).toEqual([expect.objectContaining({ field: 'spec.highavailability.enabled' })]);
+  });
+
   it('diffs firewall rules: writes and deletes only what differs', async () => {
     const b = backend(config());
     const rules = [

@@ -1,6 +1,6 @@
 /** The desired single server for a ServerRequest, and how it differs from the live one. */
 import type { Server, ServerForCreate, ServerUpdateParameters, Sku } from '@azure/arm-postgresql';
-import type { Problem, ServerRequest } from '@hybridcloud-postgresql/core';
+import { unchangedSincePythonOperator, type Problem, type ServerRequest } from '@hybridcloud-postgresql/core';
 import { missingTags, mergedTags, operatorTags, serverName, serverNameProblem } from '@hybridcloud-postgresql/azure-common';
 import type { SingleConfig } from './config.js';
 
@@ -18,7 +18,37 @@ const SIZES = [
   ...[2, 4, 8, 16, 32].map((n) => ({ name: `MO_Gen5_${n}`, tier: 'MemoryOptimized' as const, cpu: n, memoryMB: n * 10240 })),
 ].sort((a, b) => a.cpu - b.cpu || a.memoryMB - b.memoryMB);
 
+/**
+ * The SKU azure_postgresql.py chose: a class only when both size.class and default_class were set
+ * (an unknown class meant the default), else cpu (default 1) rounded up to GP_Gen5_{2..64};
+ * memoryMB was ignored.
+ */
+export function pythonSku(cfg: SingleConfig, s: ServerRequest): Sku {
+  const size = s.spec.size ?? {};
+  if (size.class && cfg.default_class) {
+    const c = cfg.classes[size.class] ?? cfg.classes[cfg.default_class];
+    if (c) return { name: c.name, tier: c.tier as Sku['tier'], family: c.family, capacity: c.capacity };
+  }
+  const n = [2, 4, 8, 16, 32, 64].find((x) => x >= (size.cpu ?? 1)) ?? 64;
+  return { name: `GP_Gen5_${n}`, tier: 'GeneralPurpose', family: 'Gen5', capacity: n };
+}
+
+/** The SKU to run: this operator's reading, or for an unchanged adopted server (python_objects: keep) the Python operator's. */
 export function resolveSku(cfg: SingleConfig, s: ServerRequest): { sku: Sku; warnings: Warning[] } {
+  const ours = ourSku(cfg, s);
+  if (cfg.python_objects !== 'keep' || !unchangedSincePythonOperator(s)) return ours;
+  const py = pythonSku(cfg, s);
+  if (py.name === ours.sku.name) return ours;
+  return {
+    sku: py,
+    warnings: [
+      ...ours.warnings,
+      { reason: 'AdoptedValueKept', message: `this operator would run ${ours.sku.name} for spec.size; the Python operator chose ${py.name} (it used a class only with both size.class and default_class, and ignored memoryMB), which is kept while the spec is unchanged. Set backends.azurepostgres.python_objects: apply (or change the spec) for the new reading. See docs/migration.md.` },
+    ],
+  };
+}
+
+function ourSku(cfg: SingleConfig, s: ServerRequest): { sku: Sku; warnings: Warning[] } {
   const warnings: Warning[] = [];
   const size = s.spec.size ?? {};
   const asSku = (c: { name: string; tier: string; family: string; capacity: number }): Sku => ({ name: c.name, tier: c.tier as Sku['tier'], family: c.family, capacity: c.capacity });

@@ -4,7 +4,8 @@
  * (`resumeFrom`) and poll once.
  */
 import type { Op } from '@hybridcloud-postgresql/core';
-import { isBusy, isNotFound, isOperationFailure, operationFailed, toBackendError } from './errors.js';
+import { retryable } from '@hybridcloud-postgresql/core';
+import { isBusy, isNotFound, isOperationFailure, isTransientChildFailure, operationFailed, toBackendError } from './errors.js';
 
 export interface PollerLike {
   poll(options?: { abortSignal?: AbortSignal }): Promise<void>;
@@ -185,4 +186,37 @@ export async function collectAll<T>(list: () => AsyncIterable<T>, what: string):
     throw toBackendError(err, what);
   }
   return out;
+}
+
+/**
+ * A short operation (databases): polled at our own interval for at most `boundMs`, whatever
+ * Retry-After says (Azure may ask for more than the bound, and core-lro's pollUntilDone would sleep
+ * that long). Still running → retryable, and the caller's next attempt looks at the resource first.
+ * Failed because the server was busy (or with ARM's bare ResourceDeploymentFailure) → retryable.
+ */
+export async function shortOperation(what: string, signal: AbortSignal, begin: () => Promise<PollerLike>, opts: { pollIntervalMs: number; boundMs?: number }): Promise<void> {
+  let poller: PollerLike;
+  try {
+    poller = await begin();
+  } catch (err) {
+    if (isTransientChildFailure(err)) throw retryable(`${what}: the server is busy with another change in Azure; retrying (${(err as Error).message})`, err, 'AzureBusy');
+    throw toBackendError(err, what);
+  }
+  const bound = opts.boundMs ?? 60_000;
+  const deadline = Date.now() + bound;
+  for (;;) {
+    let outcome: PollOutcome;
+    try {
+      outcome = await pollOnce(poller, signal);
+    } catch (err) {
+      throw toBackendError(err, what);
+    }
+    if (outcome.status === 'succeeded') return;
+    if (outcome.status === 'failed') {
+      if (isTransientChildFailure(outcome.error)) throw retryable(`${what}: the server was busy with another change in Azure; retrying (${(outcome.error as Error | undefined)?.message ?? ''})`, outcome.error, 'AzureBusy');
+      throw operationFailed(what, outcome.error);
+    }
+    if (Date.now() > deadline) throw retryable(`${what}: Azure did not finish within ${Math.round(bound / 1000)}s; looked at again on the next attempt`, undefined, 'AzureBusy');
+    await new Promise<void>((res) => setTimeout(res, Math.min(opts.pollIntervalMs, 5_000)));
+  }
 }

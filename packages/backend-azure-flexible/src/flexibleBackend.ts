@@ -7,13 +7,13 @@
 import { createHash } from 'node:crypto';
 import type { FirewallRule, PostgreSQLManagementFlexibleServerClient, Server } from '@azure/arm-postgresql-flexible';
 import {
-  retryable, terminal,
+  terminal,
   type Backend, type Capabilities, type DatabaseHooks, type DatabaseRequest, type Endpoint, type Op, type Problem,
   type Progress, type ServerObservation, type ServerRequest,
 } from '@hybridcloud-postgresql/core';
 import {
   TAG_MARKED_FOR_DELETION, charsetProblem, collationProblem, collectAll, continueSavedOperation, databaseNameProblem, decodeOperation, deletionLockedError, encodeOperation,
-  isNotFound, isScopeLocked, isTransientChildFailure, mergedTags, operationFailed, ownership, pollOnce, serverName, toBackendError, InflightOperations,
+  isNotFound, isScopeLocked, mergedTags, ownership, serverName, shortOperation, toBackendError, InflightOperations,
   type FirewallDiff, type Locks, type PollerLike,
 } from '@hybridcloud-postgresql/azure-common';
 import type { FlexibleConfig } from './config.js';
@@ -340,14 +340,14 @@ export class FlexibleBackend implements Backend {
       if (problems.length > 0) throw terminal('InvalidSpec', problems.join('; '));
       if (await this.databaseExists(op, name, db.databaseName)) return;
       op.log.info({ server: name, database: db.databaseName, charset, collation }, 'creating database through ARM');
-      await this.shortOperation(`creating database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginCreate(this.rg, name, db.databaseName, { charset, collation }, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
+      await shortOperation(`creating database ${db.databaseName} on ${name}`, op.signal, () => this.client.databases.beginCreate(this.rg, name, db.databaseName, { charset, collation }, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }), { pollIntervalMs: this.pollIntervalMs, boundMs: DB_OPERATION_TIMEOUT_MS });
     },
     deleteDatabase: async (op: Op, server: ServerRequest, db: DatabaseRequest) => {
       const name = this.nameOf(server);
       if (!(await this.databaseExists(op, name, db.databaseName))) return true;
       op.log.info({ server: name, database: db.databaseName }, 'deleting database through ARM');
       try {
-        await this.shortOperation(`deleting database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginDelete(this.rg, name, db.databaseName, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
+        await shortOperation(`deleting database ${db.databaseName} on ${name}`, op.signal, () => this.client.databases.beginDelete(this.rg, name, db.databaseName, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }), { pollIntervalMs: this.pollIntervalMs, boundMs: DB_OPERATION_TIMEOUT_MS });
       } catch (err) {
         const cause = (err as { cause?: unknown }).cause ?? err;
         if (isScopeLocked(cause)) {
@@ -425,37 +425,6 @@ export class FlexibleBackend implements Backend {
     } catch (err) {
       if (isNotFound(err)) return false;
       throw toBackendError(err, `reading database ${database} on ${server}`);
-    }
-  }
-
-  /**
-   * A short operation (databases): polled at our own interval for at most a minute, whatever
-   * Retry-After says (it can exceed the minute). Still running → retryable: the next attempt finds
-   * the database (or its absence) by a GET first. Failed because the server was busy → retryable.
-   */
-  private async shortOperation(what: string, op: Op, begin: () => Promise<PollerLike>): Promise<void> {
-    let poller: PollerLike;
-    try {
-      poller = await begin();
-    } catch (err) {
-      if (isTransientChildFailure(err)) throw retryable(`${what}: the server is busy with another change in Azure; retrying (${(err as Error).message})`, err, 'AzureBusy');
-      throw toBackendError(err, what);
-    }
-    const deadline = Date.now() + DB_OPERATION_TIMEOUT_MS;
-    for (;;) {
-      let outcome;
-      try {
-        outcome = await pollOnce(poller, op.signal);
-      } catch (err) {
-        throw toBackendError(err, what);
-      }
-      if (outcome.status === 'succeeded') return;
-      if (outcome.status === 'failed') {
-        if (isTransientChildFailure(outcome.error)) throw retryable(`${what}: the server was busy with another change in Azure; retrying (${(outcome.error as Error)?.message ?? ''})`, outcome.error, 'AzureBusy');
-        throw operationFailed(what, outcome.error);
-      }
-      if (Date.now() > deadline) throw retryable(`${what}: Azure did not finish within ${DB_OPERATION_TIMEOUT_MS / 1000}s; looked at again on the next attempt`, undefined, 'AzureBusy');
-      await new Promise<void>((res) => setTimeout(res, Math.min(this.pollIntervalMs, 5_000)));
     }
   }
 

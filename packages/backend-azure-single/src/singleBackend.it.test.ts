@@ -136,6 +136,22 @@ describe('azurepostgres (legacy single server) against the ARM fake', () => {
     expect(fake.get(`${id}/databases/app`)).toBeUndefined();
   });
 
+  it('database operations poll at their own interval whatever Retry-After asks (90 s, more than their 60 s bound)', async () => {
+    const b = backend(config());
+    await converge(b, op, req(), 'pw-single-6');
+    const id = serverId(`team-b-${name}`);
+    const db = { namespace: 'team-b', name: 'slow', uid: 'u', spec: { serverRef: { name }, credentialsSecret: 'c' }, databaseName: 'slow', userName: 'slow' };
+    fake.retryAfterSeconds = 90;
+    try {
+      const started = Date.now();
+      await b.database.createDatabase!(op, req(), db);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      fake.retryAfterSeconds = 0;
+    }
+    expect(fake.get(`${id}/databases/slow`)).toBeDefined();
+  });
+
   it('validates the 100 GB minimum and limits', () => {
     const b = backend(config({ cpu_limit: 4 }));
     expect(b.validateServer(req({ size: { storageGB: 50 } }))[0]?.message).toContain('at least 100');

@@ -15,7 +15,7 @@ import {
 } from '@hybridcloud-postgresql/core';
 import {
   TAG_MARKED_FOR_DELETION, collectAll, continueSavedOperation, decodeOperation, deletionLockedError, desiredFirewallRules, diffFirewallRules, encodeOperation, isEmptyDiff,
-  isNotFound, isScopeLocked, mergedTags, ownership, serverName, subnetId, toBackendError,
+  isNotFound, isScopeLocked, mergedTags, ownership, serverName, shortOperation, subnetId, toBackendError,
   InflightOperations, type FirewallDiff, type Locks, type PollerLike,
 } from '@hybridcloud-postgresql/azure-common';
 import type { SingleConfig } from './config.js';
@@ -336,12 +336,14 @@ export class SingleBackend implements Backend {
       const name = this.nameOf(server);
       const charset = db.spec.database?.charset ?? 'UTF8';
       const collation = db.spec.database?.collation ?? 'English_United States.1252';
-      await this.bounded(`creating database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginCreateOrUpdate(this.rg, name, db.databaseName, { charset, collation }, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
+      if (await this.databaseExists(op, name, db.databaseName)) return;
+      await shortOperation(`creating database ${db.databaseName} on ${name}`, op.signal, () => this.client.databases.beginCreateOrUpdate(this.rg, name, db.databaseName, { charset, collation }, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }), { pollIntervalMs: this.pollIntervalMs, boundMs: DB_OPERATION_TIMEOUT_MS });
     },
     deleteDatabase: async (op: Op, server: ServerRequest, db: DatabaseRequest) => {
       const name = this.nameOf(server);
       try {
-        await this.bounded(`deleting database ${db.databaseName} on ${name}`, op, () => this.client.databases.beginDelete(this.rg, name, db.databaseName, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }));
+        if (!(await this.databaseExists(op, name, db.databaseName))) return true;
+        await shortOperation(`deleting database ${db.databaseName} on ${name}`, op.signal, () => this.client.databases.beginDelete(this.rg, name, db.databaseName, { abortSignal: op.signal, updateIntervalInMs: this.pollIntervalMs }), { pollIntervalMs: this.pollIntervalMs, boundMs: DB_OPERATION_TIMEOUT_MS });
       } catch (err) {
         const cause = (err as { cause?: unknown }).cause ?? err;
         if (isScopeLocked(cause)) return false;
@@ -439,18 +441,16 @@ export class SingleBackend implements Backend {
     }
   }
 
-  private async bounded(what: string, op: Op, begin: () => Promise<{ pollUntilDone(): Promise<unknown> }>): Promise<void> {
-    const timeout = AbortSignal.timeout(DB_OPERATION_TIMEOUT_MS);
+  private async databaseExists(op: Op, server: string, database: string): Promise<boolean> {
     try {
-      const poller = await begin();
-      await Promise.race([
-        poller.pollUntilDone(),
-        new Promise((_, reject) => timeout.addEventListener('abort', () => reject(Object.assign(new Error(`${what}: Azure did not finish within ${DB_OPERATION_TIMEOUT_MS / 1000}s; retrying`), { name: 'AbortError' })), { once: true })),
-      ]);
+      await this.client.databases.get(this.rg, server, database, { abortSignal: op.signal });
+      return true;
     } catch (err) {
-      throw toBackendError(err, what);
+      if (isNotFound(err)) return false;
+      throw toBackendError(err, `reading database ${database} on ${server}`);
     }
   }
+
 
   private endpointOf(server: Server): Endpoint {
     const name = server.name!;

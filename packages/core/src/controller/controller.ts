@@ -68,6 +68,13 @@ export interface ControllerOptions<T extends KubernetesObject> {
    * backend and SQL calls that honour it end and the worker is freed; the key is retried with backoff.
    */
   reconcileTimeoutMs?: number;
+  /**
+   * The process-wide work signal (shutdown, lost leadership), made part of every reconcile's scope:
+   * a reconcile that goes on after it fired sends no more Kubernetes writes (kubeHttp fences them).
+   */
+  workSignal?: AbortSignal;
+  /** Checked synchronously before each Kubernetes write of a reconcile (leader election: the Lease is still ours). */
+  writeFence?: () => void;
 }
 
 type AnyObj = KubernetesObject & { status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } };
@@ -219,6 +226,8 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
     const req = parseKey(key);
     if (this.o.informer.hasSynced() && !this.o.informer.get(req.namespace, req.name)) return { kind: 'done' };
     const m = this.o.metrics;
+    // Debug lines the fault suite pairs across replicas: two processes reconciling one object at once.
+    this.o.log.debug({ kind: this.kind, namespace: req.namespace, name: req.name }, 'reconcile started');
     const endTimer = m?.reconcileDuration.startTimer({ kind: this.kind });
     const slowMs = this.o.slowReconcileMs ?? 60_000;
     const slow = this.timers.setTimeout(
@@ -232,7 +241,8 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       deadline.abort(new Error(`reconcile of ${this.kind} ${req.namespace}/${req.name} exceeded its deadline of ${Math.round(timeoutMs / 1000)} s`));
     }, timeoutMs);
     try {
-      const res = await runInReconcileScope(deadline.signal, () => this.o.reconciler.reconcile(req));
+      const scope = this.o.workSignal ? AbortSignal.any([deadline.signal, this.o.workSignal]) : deadline.signal;
+      const res = await runInReconcileScope(scope, () => this.o.reconciler.reconcile(req), this.o.writeFence);
       endTimer?.();
       if (res.requeueAfterMs !== undefined && res.requeueAfterMs >= 0) {
         m?.reconcileTotal.inc({ kind: this.kind, result: 'requeue' });
@@ -262,6 +272,7 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
     } finally {
       slow.cancel();
       expire.cancel();
+      this.o.log.debug({ kind: this.kind, namespace: req.namespace, name: req.name }, 'reconcile finished');
     }
   }
 }

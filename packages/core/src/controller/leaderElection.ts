@@ -52,6 +52,8 @@ export class LeaderElector {
   /** The last Lease record seen and when (local clock) it was first seen in this state. */
   private observed: { holder: string; renewTime: string; at: number } | undefined;
   private lastSuccessfulCall = 0;
+  /** When the Lease was last acquired or renewed by us (monotonic). */
+  private renewedAt = 0;
 
   constructor(private readonly o: LeaderElectionOptions) {
     this.identity = o.identity ?? defaultIdentity();
@@ -65,6 +67,17 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * The write fence: throws unless this replica leads and renewed the Lease within the renew
+   * deadline. Synchronous, on the monotonic clock, so a process that was paused past its Lease
+   * refuses to write before its renew loop has even run again.
+   */
+  assertLeading(): void {
+    if (!this.leading) throw new Error('this replica no longer leads');
+    const age = this.timers.now() - this.renewedAt;
+    if (age >= this.renewDeadlineMs) throw new Error(`the Lease was last renewed ${Math.round(age)} ms ago (renew deadline ${this.renewDeadlineMs} ms): another replica may lead`);
   }
 
   /** Whether the elector talked to the API server recently (a standby that can take over). */
@@ -106,6 +119,7 @@ export class LeaderElector {
     // acquire
     while (!this.stopped && !this.leading) {
       if (await this.tryAcquireOrRenew()) {
+        this.renewedAt = this.timers.now();
         this.leading = true;
         this.o.log.info({ lease: `${this.o.namespace}/${this.o.leaseName}`, identity: this.identity }, 'became leader');
         this.o.onStartedLeading?.();
@@ -122,6 +136,7 @@ export class LeaderElector {
       if (this.stopped) return;
       if (ok) {
         lastRenew = this.timers.now();
+        this.renewedAt = lastRenew;
         continue;
       }
       const takenOver = this.observed !== undefined && this.observed.holder !== '' && this.observed.holder !== this.identity;

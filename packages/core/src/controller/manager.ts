@@ -153,6 +153,9 @@ export async function startManager(deps: ManagerDeps): Promise<ManagerHandle> {
         watches: watchesFor.get(r.kind) ?? [],
         // An action label (reset-password) asks for work even on a settled object.
         isSettled: (obj) => isSettled(obj) && !obj.metadata?.labels?.[ACTION_LABEL],
+        ...(deps.workAbort ? { workSignal: deps.workAbort.signal } : {}),
+        // With leader election, no Kubernetes write once the Lease may have passed on (elector below).
+        writeFence: () => elector?.assertLeading(),
       }),
     );
   }

@@ -8,6 +8,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { assertMayWrite } from '../controller/reconcileContext.js';
 
 export class KubeHttpError extends Error {
   constructor(readonly code: number, readonly body: string, method: string, path: string) {
@@ -36,6 +37,10 @@ export class KubeHttp {
   }
 
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    // Fencing: a reconcile cancelled by lost leadership, shutdown or its deadline may still be
+    // running (a paused process wakes up mid-reconcile); it must not write once another replica
+    // may lead. Reads stay allowed, they change nothing.
+    if (method !== 'GET') assertMayWrite();
     const opts: RequestOptions = { method, headers: {} };
     await this.kc.applyToHTTPSOptions(opts);
     const https = this.server.protocol === 'https:';

@@ -81,9 +81,16 @@ describe('ARM fake: Microsoft.DBforPostgreSQL 2025-08-01', () => {
     expect((await call('GET', String(fw.headers['location']))).status).toBe(404);
   });
 
-  it('long-running operations answer 202 with Azure-AsyncOperation, Location and Retry-After (Configurations_Put: 200/202)', async () => {
+  it('long-running operations answer 202 with Azure-AsyncOperation, Location and Retry-After (FirewallRules_CreateOrUpdate, Databases_Create, Configurations_Put: 202 only)', async () => {
     fake.retryAfterSeconds = 30;
     try {
+      for (const [path, body] of [[`${server}/firewallRules/ra`, { properties: { startIpAddress: '1.1.1.1', endIpAddress: '1.1.1.1' } }], [`${server}/databases/ra`, { properties: { charset: 'UTF8', collation: 'en_US.utf8' } }]] as const) {
+        const a = await call('PUT', `${path}${v}`, body);
+        expect(a.status).toBe(202);
+        expect(a.body).toBeUndefined();
+        expect(a.headers['retry-after']).toBe('30');
+        fake.finishOperations();
+      }
       const put = await call('PUT', `${server}/configurations/work_mem${v}`, { properties: { value: '8192', source: 'user-override' } });
       expect(put.status).toBe(202);
       expect(put.body).toBeUndefined();

@@ -10,8 +10,15 @@
  * - the server's own state (`state` / `userVisibleState`) moves Provisioning/Updating/Restarting/
  *   Dropping → Ready; a server busy with an operation refuses others (409 ServerBusy);
  * - error bodies `{error:{code,message}}`, 404 ResourceNotFound, 429 with Retry-After on demand;
- * - management locks block delete (409 ScopeLocked), ReadOnly also blocks writes;
- * - passwords are never returned.
+ * - management locks block delete (409 ScopeLocked), ReadOnly also blocks writes; only Owner and
+ *   User Access Administrator may write locks (setRole('Contributor') → 403 AuthorizationFailed);
+ * - passwords are never returned;
+ * - one change per server: firewall-rule, parameter and database operations keep a flexible server
+ *   Updating; a second change gets 409 ServerBusy or (busyMode 'failedOperation') a failed operation;
+ * - finished operations expire (status URLs answer 404), 202 answers carry Retry-After when asked;
+ * - the declared patterns (firewall rule and database names, charset, collation), parameter
+ *   allowedValues, capability status of versions, supportedZones, maintenanceWindow read/update only,
+ *   MissingSubscriptionRegistration. docs/fidelity.md lists what is modelled and what is not.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
@@ -597,6 +604,9 @@ export class ArmFake {
     this.resources.set(norm(id), { id, type, body: stored });
     const op = this.startOperation(id, 'PUT', id, onSuccess, onFailure);
     this.childOperation(id, op);
+    // 2025-08-01: FirewallRules_CreateOrUpdate, Databases_Create (and Configurations_Put) answer 202 only,
+    // no body, with Azure-AsyncOperation, Location and Retry-After.
+    if (type.startsWith('microsoft.dbforpostgresql/flexibleservers/')) return { status: 202, headers: this.operationHeaders(op) };
     return { status: existing ? 200 : 201, body: stored, headers: this.operationHeaders(op) };
   }
 

@@ -196,6 +196,9 @@ describe('helmbitnami: a release of the Python operator (chart 11.9.13, PostgreS
     expect(await login(data)).toBe('postgres');
     // our default class would resize it: kept, with one Warning Event and a status note naming the switch
     expect(srv.metadata.finalizers).toEqual(['hybridcloud.maibornwolff.de/finalizer']);
+    // kopf's handler progress is removed, status.deployment kept (tools read it)
+    expect((srv.status as { kopf?: unknown }).kopf).toBeUndefined();
+    expect(srv.status?.deployment?.status).toBe('finished');
     const warnings = events.recorded.filter((e) => e.obj.name === 'pyb' && e.reason === 'AdoptedReleaseKept');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.message).toMatch(/cpu 500m \/ memory 512Mi .*default_class 'small'.*runs cpu 1 \/ memory 256Mi/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextStatus, sameStatus } from './status.js';
+import { nextStatus, sameStatus, statusPatch } from './status.js';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
 const t1 = new Date('2026-01-01T01:00:00Z');
@@ -22,5 +22,16 @@ describe('status', () => {
     expect(failing.conditions![0]!.lastTransitionTime).toBe(t1.toISOString());
     const stillFailing = nextStatus(failing, { ...ready, ready: false, reason: 'SqlError', message: 'other', deployment: 'working', deploymentReason: null }, new Date('2026-01-01T02:00:00Z'));
     expect(stillFailing.conditions![0]!.lastTransitionTime).toBe(t1.toISOString());
+  });
+});
+
+describe('status patch', () => {
+  it('removes kopf\'s leftover status.kopf on the first write, keeps other foreign keys', () => {
+    const prev = { deployment: { status: 'finished', reason: 'Database created', 'latest-update': 'x' }, kopf: { progress: {} }, other: 1 } as never;
+    const next = nextStatus(prev, ready, t0);
+    const patch = statusPatch(prev, next) as Record<string, unknown>;
+    expect(patch['kopf']).toBeNull();
+    expect('other' in patch).toBe(false);
+    expect(statusPatch(next, next)).not.toHaveProperty('kopf');
   });
 });

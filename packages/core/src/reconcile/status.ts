@@ -75,11 +75,13 @@ function canonical(v: unknown): string {
 
 /**
  * The merge patch that turns `prev` into `next`: our keys that disappeared become null (a merge
- * patch otherwise keeps them); keys we do not own (kopf's leftovers) are left alone.
+ * patch otherwise keeps them), and kopf's leftover `status.kopf` (the Python operator's handler
+ * progress) is removed on the first write, as the CRD documents. Other foreign keys are left alone.
  */
 export function statusPatch(prev: ResourceStatus | undefined, next: ResourceStatus): ResourceStatus {
   const patch: Record<string, unknown> = { ...next };
   if (prev?.unsupportedFields && !next.unsupportedFields) patch['unsupportedFields'] = null;
+  if ((prev as { kopf?: unknown } | undefined)?.kopf !== undefined) patch['kopf'] = null;
   return patch as ResourceStatus;
 }
 

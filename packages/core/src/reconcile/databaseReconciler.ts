@@ -19,7 +19,7 @@ import {
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
 import { isConflict } from './kubeAccess.js';
-import { nextStatus, readyCondition, sameStatus, type Observed } from './status.js';
+import { nextStatus, readyCondition, sameStatus, statusPatch, type Observed } from './status.js';
 
 const RESERVED_DATABASES = new Set(['postgres', 'template0', 'template1']);
 
@@ -257,7 +257,7 @@ export class DatabaseReconciler implements Reconciler {
     const prev: ResourceStatus | undefined = obj.status;
     const next = nextStatus(prev, { ...o, generation: obj.metadata.generation, backend: o.backend }, this.d.clock.now());
     if (sameStatus(prev, next)) return;
-    await this.d.kube.patchStatus('database', obj.metadata.namespace, obj.metadata.name, next);
+    await this.d.kube.patchStatus('database', obj.metadata.namespace, obj.metadata.name, statusPatch(prev, next));
     await eventOnTransition(this.d.events, obj, prev, next, this.d.log);
     obj.status = next;
   }

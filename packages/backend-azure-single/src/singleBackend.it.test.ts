@@ -152,6 +152,18 @@ describe('azurepostgres (legacy single server) against the ARM fake', () => {
     expect(fake.get(`${id}/databases/slow`)).toBeDefined();
   });
 
+  it('server parameters: raw booleans sent as on/off, values outside allowedValues are InvalidSpec naming the field before any call', async () => {
+    const b = backend(config());
+    await converge(b, op, req({ serverParameters: { log_connections: 'false' } }), 'pw-single-7');
+    const id = serverId(`team-b-${name}`);
+    expect(fake.get(`${id}/configurations/log_connections`)!['properties'].value).toBe('off');
+    const before = fake.writes(/configurations/).length;
+    const err = await converge(b, op, req({ serverParameters: { work_mem: '1' } }), 'pw-single-7').then(() => undefined, (e: unknown) => e as { kind?: string; reason?: string; message: string });
+    expect(err).toMatchObject({ kind: 'terminal', reason: 'InvalidSpec' });
+    expect(err!.message).toContain('spec.serverParameters.work_mem');
+    expect(fake.writes(/configurations/).length).toBe(before);
+  });
+
   it('validates the 100 GB minimum and limits', () => {
     const b = backend(config({ cpu_limit: 4 }));
     expect(b.validateServer(req({ size: { storageGB: 50 } }))[0]?.message).toContain('at least 100');

@@ -15,7 +15,7 @@ import {
 } from '@hybridcloud-postgresql/core';
 import {
   TAG_MARKED_FOR_DELETION, collectAll, continueSavedOperation, decodeOperation, deletionLockedError, desiredFirewallRules, diffFirewallRules, encodeOperation, isEmptyDiff,
-  isNotFound, isScopeLocked, mergedTags, ownership, serverName, shortOperation, subnetId, toBackendError,
+  isNotFound, isScopeLocked, mergedTags, ownership, parameterValue, serverName, shortOperation, subnetId, toBackendError,
   InflightOperations, type FirewallDiff, type Locks, type PollerLike,
 } from '@hybridcloud-postgresql/azure-common';
 import type { SingleConfig } from './config.js';
@@ -161,6 +161,7 @@ export class SingleBackend implements Backend {
     const byName = new Map(live.filter((c) => c.name).map((c) => [c.name!.toLowerCase(), c]));
     const out: Plan['parameters'] = [];
     const warnings: Warning[] = [];
+    const problems: string[] = [];
     const add = (c: Configuration, value: string) => out.push({ name: c.name!, value, needsRestart: true });
     if (s.spec.extensions !== undefined) {
       const preload = byName.get('shared_preload_libraries');
@@ -174,8 +175,15 @@ export class SingleBackend implements Backend {
         warnings.push({ reason: 'UnknownServerParameter', message: `server parameter '${name}' does not exist on this server; it is ignored` });
         continue;
       }
-      if (c.value?.trim().toLowerCase() !== value.trim().toLowerCase()) out.push({ name: c.name!, value, needsRestart: false });
+      // dataType/allowedValues checked before any call (booleans in Azure's on/off spelling).
+      const checked = parameterValue(c, String(value));
+      if ('problem' in checked) {
+        problems.push(`spec.serverParameters.${name}: server parameter ${c.name}: ${checked.problem}`);
+        continue;
+      }
+      if (c.value?.trim().toLowerCase() !== checked.value.trim().toLowerCase()) out.push({ name: c.name!, value: checked.value, needsRestart: false });
     }
+    if (problems.length > 0) throw terminal('InvalidSpec', problems.join('; '));
     return { parameters: out, warnings };
   }
 

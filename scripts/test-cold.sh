@@ -13,7 +13,7 @@ cleanup() { chmod -R u+w "$tmp" 2>/dev/null || true; rm -rf "$tmp"; }
 
 export HYBRIDCLOUD_CACHE="$tmp/cache" XDG_CACHE_HOME="$tmp/xdg-cache" XDG_DATA_HOME="$tmp/xdg-data"
 export GOCACHE="$tmp/go-build" GOMODCACHE="$tmp/go-mod" GOPATH="$tmp/gopath"
-export npm_config_cache="$tmp/npm" npm_config_store_dir="$tmp/pnpm-store" PIP_CACHE_DIR="$tmp/pip" PIP_NO_CACHE_DIR=1
+export npm_config_cache="$tmp/npm" PIP_CACHE_DIR="$tmp/pip" PIP_NO_CACHE_DIR=1
 unset HYBRIDCLOUD_TESTENV_CONTROLPLANE HYBRIDCLOUD_SKIP_INSTALL
 git clone -q "$root" "$tmp/clone"
 cd "$tmp/clone"

@@ -44,6 +44,12 @@ export interface RdsProxy {
   endpoint: string;
   requests: RecordedRequest[];
   fail(f: Fault): void;
+  /**
+   * A brownout: every request (but DescribeDBEngineVersions) is throttled with probability
+   * `throttle` and fails with a 5xx with probability `serverError`; half of those 5xx are sent after
+   * moto took the request (it took effect, the answer was lost). Undefined ends it.
+   */
+  brownout: { throttle: number; serverError: number } | undefined;
   rewrite(r: Rewrite): void;
   /** Engine → versions DescribeDBEngineVersions reports. */
   engineVersions: Record<string, string[]>;
@@ -118,6 +124,7 @@ export async function startRdsProxy(target: string): Promise<RdsProxy> {
     endpoint: '',
     requests,
     engineVersions: structuredClone(DEFAULT_ENGINE_VERSIONS),
+    brownout: undefined,
     fail: (f) => faults.push({ ...f }),
     rewrite: (r) => rewrites.push({ ...r }),
     clear: () => {
@@ -141,7 +148,13 @@ export async function startRdsProxy(target: string): Promise<RdsProxy> {
       const action = params.get('Action') ?? '';
       const accessKeyId = /Credential=([^/,\s]+)\//.exec(String(req.headers['authorization'] ?? ''))?.[1];
       const record = (status: number) => requests.push({ action, at, params, status, accessKeyId });
-      const fault = faults.find((f) => f.times > 0 && (!f.action || f.action === action));
+      const roll = Math.random();
+      const b = action === 'DescribeDBEngineVersions' ? undefined : proxy.brownout;
+      const brownout: Fault | undefined = !b ? undefined
+        : roll < b.throttle ? { times: 1, error: 'Throttling' }
+          : roll < b.throttle + b.serverError ? { times: 1, error: Math.random() < 0.5 ? 'ServiceUnavailable' : 'InternalFailure', afterForward: Math.random() < 0.5 }
+            : undefined;
+      const fault = brownout ?? faults.find((f) => f.times > 0 && (!f.action || f.action === action));
       if (fault?.afterForward) {
         fault.times -= 1;
         await forward(req, body).catch(() => undefined);

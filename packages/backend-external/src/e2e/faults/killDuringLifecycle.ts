@@ -41,6 +41,10 @@ export interface KillStack {
   /** Extensions installed in a database, through the Secret's login. */
   extensions(data: Record<string, string>): Promise<string[]>;
   timeoutMs: number;
+  /** false: no kill, the phases run under whatever fault the stack injects itself (brownout). */
+  kill?: boolean;
+  /** Row name per phase; default `SIGKILL during <phase> (<backend>)`. */
+  scenario?: (phase: Phase) => string;
 }
 
 export interface KillResult {
@@ -52,11 +56,12 @@ const ready = (o: unknown) => readyOf(o as never)?.status === 'True';
 
 export async function killDuringLifecycle(stack: KillStack, runs: number, first: OperatorProcess): Promise<KillResult> {
   const w = stack.world;
-  const tallies = Object.fromEntries(PHASES.map((p) => [p, new Tally(`SIGKILL during ${p} (${stack.backend})`)])) as Record<Phase, Tally>;
+  const tallies = Object.fromEntries(PHASES.map((p) => [p, new Tally(stack.scenario?.(p) ?? `SIGKILL during ${p} (${stack.backend})`)])) as Record<Phase, Tally>;
   let op = first;
 
   /** Random pause, SIGKILL, start again; returns when the fault happened. */
   const killSoon = async (phase: Phase): Promise<number> => {
+    if (stack.kill === false) return Date.now();
     await sleep(randomBetween(0, stack.windowMs[phase]));
     const at = Date.now();
     op.child.kill('SIGKILL');

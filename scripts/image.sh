@@ -116,6 +116,10 @@ else
   say "$DEBIAN_IMAGE: built in $(secs "$t") s"
 fi
 debian_id=$(podman image inspect --format '{{.Id}}' "$DEBIAN_IMAGE")
+# Can this machine run containers at all (namespaces, overlay, runtime)? Say so plainly if not.
+if ! out=$(podman run --rm --network host "$DEBIAN_IMAGE" true 2>&1); then
+  die "this machine cannot run containers: \`CONTAINERS_CONF=$CONTAINERS_CONF podman run --rm --network host $DEBIAN_IMAGE true\` says: $out"
+fi
 
 # golang: Go from the Go module proxy, verified against the checksum database when a Go is at hand.
 go_mod="v0.0.1-go$GO_VERSION.linux-$goarch"

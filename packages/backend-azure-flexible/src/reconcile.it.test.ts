@@ -164,4 +164,27 @@ describe('azurepostgresflexible through core reconcilers', { timeout: 240_000 },
     await reconcileUntil(rec.server, { namespace: ns, name: 'flex' }, () => gone(() => getServer('flex')), { timeoutMs: 60_000, maxDelayMs: 200 });
     expect(fake.get(id)).toBeUndefined();
   });
+  it('a server and its databases changed at the same time while Azure fails changes to a busy server: everything converges, one change per server at a time', async () => {
+    fake.busyMode = 'failedOperation';
+    try {
+      const id = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/e2e-${ns}-busy`;
+      const rules = ['a', 'b', 'c'].map((r, i) => ({ name: r, startIp: `10.9.0.${i + 1}`, endIp: `10.9.0.${i + 1}` }));
+      await co.createNamespacedCustomObject({ ...ref('postgresqlservers'), body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'PostgreSQLServer', metadata: { name: 'busy', namespace: ns }, spec: { credentialsSecret: 'busy-admin', network: { firewallRules: rules }, serverParameters: { work_mem: '8192', log_connections: 'false' } } } });
+      await reconcileUntil(rec.server, { namespace: ns, name: 'busy' }, async () => readyOf(await getServer('busy'))?.status === 'True', { timeoutMs: 60_000, maxDelayMs: 200 });
+      const dbs = ['busy-one', 'busy-two'];
+      for (const d of dbs) await co.createNamespacedCustomObject({ ...ref('postgresqldatabases'), body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'PostgreSQLDatabase', metadata: { name: d, namespace: ns }, spec: { serverRef: { name: 'busy' }, credentialsSecret: `${d}-creds`, database: { charset: 'UTF8', collation: 'C.utf8' } } } });
+      // The server's spec changes while the databases are being created: both reconcilers work at once.
+      await co.patchNamespacedCustomObject({ ...ref('postgresqlservers'), name: 'busy', body: { spec: { network: { firewallRules: [...rules, { name: 'd', startIp: '10.9.0.4', endIp: '10.9.0.4' }] }, serverParameters: { work_mem: '16384', log_connections: 'false' } } } }, setHeaderOptions('Content-Type', 'application/merge-patch+json'));
+      await Promise.all([
+        reconcileUntil(rec.server, { namespace: ns, name: 'busy' }, async () => fake.get(`${id}/configurations/work_mem`)?.['properties'].value === '16384' && readyOf(await getServer('busy'))?.status === 'True', { timeoutMs: 90_000, maxDelayMs: 200 }),
+        ...dbs.map((d) => reconcileUntil(rec.database, { namespace: ns, name: d }, async () => readyOf(await getDb(d))?.status === 'True', { timeoutMs: 90_000, maxDelayMs: 200 })),
+      ]);
+      expect(fake.children(id, 'firewallRules').map((r) => r['name']).sort()).toEqual(['AllowAllWindowsAzureIps', 'a', 'b', 'c', 'd']);
+      expect(fake.get(`${id}/configurations/log_connections`)!['properties'].value).toBe('off');
+      expect(fake.children(id, 'databases').map((d) => d['name']).sort()).toEqual(['busy_one', 'busy_two']);
+      for (const d of dbs) expect(await login(await secretData(`${d}-creds`))).toBe(d.replace('-', '_'));
+    } finally {
+      fake.busyMode = 'conflict';
+    }
+  });
 });

@@ -22,7 +22,7 @@ export const ExternalConfigSchema = Type.Object(
       ),
     ),
     database: Type.String({ minLength: 1, default: 'postgres', description: 'Database the operator connects to for administration.' }),
-    role_prefix: Type.String({ default: '', maxLength: 20, description: 'Prefix for every role and database the operator creates on this server.' }),
+    role_prefix: Type.String({ default: '', maxLength: 20, description: 'Prefix for every role and database the operator creates on this server. May stay empty: roles and databases the operator did not create are never taken over (NameTaken).' }),
     server_delete_fake: Type.Boolean({ default: false, description: 'Keep the server role when a PostgreSQLServer is deleted.' }),
     database_delete_fake: Type.Boolean({ default: false, description: 'Keep database and role when a PostgreSQLDatabase is deleted.' }),
   },

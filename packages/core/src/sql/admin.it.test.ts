@@ -193,6 +193,19 @@ describe('SqlAdmin', () => {
     expect(await sql.databaseOwner(admin, 'db_owner_a')).toBe('db_owner_a');
     await drop('db_owner_a');
     await sql.dropRole(admin, 'db_thief', claim('db_thief'));
+    // What the Python operator left: a database owned by the admin login, a role with a password.
+    await sql.inDatabase(admin, 'postgres', 'legacy', async (c) => {
+      await c.query(`CREATE ROLE py_legacy LOGIN PASSWORD 'Legacy-pw-1'`);
+      await c.query('CREATE DATABASE py_legacy');
+    });
+    const taken = await sql.ensureDatabase(admin, 'py_legacy', { owner: 'py_legacy', claim: claim('py_legacy') }).catch((e: unknown) => e);
+    expect((taken as BackendError).reason).toBe('NameTaken');
+    await sql.ensureRole(admin, 'py_legacy', undefined, { login: true, claim: claim('py_legacy', true) });
+    await sql.ensureDatabase(admin, 'py_legacy', { owner: 'py_legacy', claim: claim('py_legacy', true) });
+    expect(await sql.databaseOwner(admin, 'py_legacy')).toBe('py_legacy');
+    expect((await login('py_legacy', 'Legacy-pw-1', 'py_legacy')).ok).toBe(true);
+    await drop('py_legacy');
+    expect(await sql.databaseExists(admin, 'py_legacy')).toBe(false);
   });
 
   it('pins the admin session: a planted search_path or role in the database does not apply', async () => {

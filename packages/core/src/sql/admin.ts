@@ -18,7 +18,7 @@ import { terminal } from '../backend/errors.js';
 import { classifyPgError } from './errors.js';
 import { assertIdentifier, quoteIdent, quoteLiteral } from './names.js';
 import {
-  MARKER_PREFIX, ORPHAN_MARKER, ORPHAN_ROLE, judgeRole, markerFor, parseMarker, privilegedAttributes, type Claim, type RoleFacts,
+  ADOPT_HINT, MARKER_PREFIX, ORPHAN_MARKER, ORPHAN_ROLE, judgeRole, markerFor, parseMarker, privilegedAttributes, type Claim, type RoleFacts,
 } from './ownership.js';
 import { PoolManager, clientConfig } from './pools.js';
 import { isScramSafe, scramVerifier } from './scram.js';
@@ -206,13 +206,27 @@ export class SqlAdmin {
     const owner = created ? opts.owner : await this.databaseOwner(conn, name);
     if (owner !== undefined && owner !== opts.owner) {
       const holder = await this.roleFacts(conn, owner);
-      const foreign = holder && (holder.superuser && owner !== opts.adoptFrom || (parseMarker(holder.comment) !== undefined && parseMarker(holder.comment)?.uid !== opts.claim.uid));
-      if (foreign || !(opts.claim.adopt || owner === opts.adoptFrom)) {
-        throw terminal('NameTaken', `database ${name} is taken: it is owned by role ${owner}${holder && parseMarker(holder.comment) ? ` (${parseMarker(holder.comment)!.kind} ${parseMarker(holder.comment)!.object})` : ''}, not by ${opts.owner}; ${opts.claim.adopt ? 'it cannot be adopted' : 'rename the object, or annotate it with hybridcloud.maibornwolff.de/adopt=true to take the existing one over'}`);
+      if (!this.mayTakeDatabase(conn, owner, holder, opts)) {
+        const marker = parseMarker(holder?.comment);
+        throw terminal('NameTaken', `database ${name} is taken: it is owned by role ${owner}${marker ? ` (${marker.kind} ${marker.object})` : ''}, not by ${opts.owner}; ${opts.claim.adopt ? 'it cannot be adopted' : ADOPT_HINT}`);
       }
       await this.run(conn, `setting owner of database ${name}`, `ALTER DATABASE ${quoteIdent(name)} OWNER TO ${quoteIdent(opts.owner)}`);
     }
     return { created };
+  }
+
+  /**
+   * Whether a database owned by someone else than its role may be taken over: one the backend made
+   * outside SQL (adoptFrom), or, when adoption is allowed, one of the admin login itself (the Python
+   * operator left its databases owned by the admin) or of an unprivileged role no other object holds.
+   */
+  private mayTakeDatabase(conn: Connection, owner: string, holder: RoleFacts | undefined, opts: { claim: Claim; adoptFrom?: string | undefined }): boolean {
+    if (owner === opts.adoptFrom) return true;
+    if (!opts.claim.adopt) return false;
+    if (owner === conn.user) return true;
+    if (!holder || holder.superuser) return false;
+    const marker = parseMarker(holder.comment);
+    return marker === undefined || marker.uid === opts.claim.uid;
   }
 
   /**
@@ -291,7 +305,7 @@ export class SqlAdmin {
   }
 
   /**
-   * Before PostgreSQL 16 a session may grant membership in its own role to anyone (grantor = the
+   * On older PostgreSQL releases a session may grant membership in its own role to anyone (grantor = the
    * role itself). Tenants must not hand their roles around behind our back: such grants on roles
    * the operator created are revoked. Returns the revoked "role → member" pairs.
    */
@@ -324,6 +338,9 @@ export class SqlAdmin {
    * pinned session. Extensions are created in EXTENSION_SCHEMA, owned by the admin, so their
    * scripts (which run as a superuser with the target schema on their search_path) never see an
    * object the tenant planted; the role finds them through its per-database search_path.
+   * Nothing here would work as the tenant (SET ROLE): a tenant owning schema public already has
+   * what the GRANT gives, so it is skipped; what is left needs the admin's rights, and the pinned
+   * session with qualified names keeps every object the tenant made out of its way.
    */
   async setupInsideDatabase(conn: Connection, database: string, opts: { role: string; extensions?: readonly string[] }): Promise<void> {
     for (const ext of opts.extensions ?? []) assertIdentifier(ext, 'extension name');
@@ -380,7 +397,7 @@ export class SqlAdmin {
     if (SYSTEM_DATABASES.has(name)) throw new Error(`refusing to drop system database ${name}`);
     const owner = await this.databaseOwner(conn, name);
     if (owner === undefined) return { dropped: false };
-    const ownerOk = owner === opts.owner ? await this.roleClaimable(conn, owner, opts.claim) : (opts.claim.adopt === true || owner === opts.adoptFrom) && !(await this.markedForOther(conn, owner, opts.claim));
+    const ownerOk = owner === opts.owner ? await this.roleClaimable(conn, owner, opts.claim) : this.mayTakeDatabase(conn, owner, await this.roleFacts(conn, owner), opts);
     if (!ownerOk) return { dropped: false, skipped: `database ${name} is owned by role ${owner}, which the operator did not create for ${opts.claim.kind} ${opts.claim.namespace}/${opts.claim.name}` };
     const version = await this.serverVersion(conn);
     if (version >= 130000 && opts.dialect !== 'yugabyte') {
@@ -390,12 +407,6 @@ export class SqlAdmin {
     await this.run(conn, `disconnecting sessions of ${name}`, 'SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname OPERATOR(pg_catalog.=) $1::pg_catalog.name AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()', [name]);
     await this.run(conn, `dropping database ${name}`, `DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
     return { dropped: true };
-  }
-
-  private async markedForOther(conn: Connection, role: string, claim: Claim): Promise<boolean> {
-    const facts = await this.roleFacts(conn, role);
-    const marker = parseMarker(facts?.comment);
-    return marker !== undefined && marker.uid !== claim.uid;
   }
 
   /**
@@ -426,7 +437,8 @@ export class SqlAdmin {
    * Drops a role the operator created for `claim` (a role that is not ours is left alone; the
    * result says why). Objects it owns or privileges granted to it would block DROP ROLE ("objects
    * depend on it", a trap of the original), so in every database that holds any, ownership goes
-   * to the orphan role (NOLOGIN, no rights) and its privileges are dropped first.
+   * to the orphan role (NOLOGIN, no rights; where the admin cannot do that, the objects are
+   * dropped) and its privileges are dropped first.
    */
   async dropRole(conn: Connection, name: string, claim: Claim): Promise<DropResult> {
     assertIdentifier(name, 'role name');
@@ -447,8 +459,18 @@ export class SqlAdmin {
       await this.ensureActingAs(conn, name);
       for (const datname of needCleanup) {
         await this.inDatabase(conn, datname, `releasing objects of role ${name} in ${datname}`, async (client) => {
-          await client.query(`REASSIGN OWNED BY ${quoteIdent(name)} TO ${quoteIdent(orphan)}`);
-          await client.query(`DROP OWNED BY ${quoteIdent(name)}`);
+          await client.query('BEGIN');
+          try {
+            // A non-superuser admin cannot give the orphan role objects in schemas it may not
+            // create in: those objects are dropped with DROP OWNED instead.
+            await client.query('SAVEPOINT reassign');
+            await client.query(`REASSIGN OWNED BY ${quoteIdent(name)} TO ${quoteIdent(orphan)}`).catch(async () => client.query('ROLLBACK TO SAVEPOINT reassign'));
+            await client.query(`DROP OWNED BY ${quoteIdent(name)}`);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw err;
+          }
         });
       }
       // Databases it owns are not covered by REASSIGN in another database.

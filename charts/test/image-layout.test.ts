@@ -192,7 +192,7 @@ describe('runtime layout (docker/assemble-runtime.sh)', () => {
         "import { realpathSync } from 'node:fs';",
         "import { fileURLToPath } from 'node:url';",
         "process.stderr.write(`acme resolved core at ${realpathSync(fileURLToPath(import.meta.resolve('@hybridcloud-postgresql/core')))}\\n`);",
-        "export default defineBackend({ id: 'acme', displayName: 'Acme', configSchema: Type.Object({ region: Type.String() }, { additionalProperties: false }), create: () => { throw new Error('not in this test'); } });",
+        "export default defineBackend({ id: 'acme', displayName: 'Acme', configSchema: Type.Object({ region: Type.String() }, { additionalProperties: false }), create: () => ({ id: 'acme', close: async () => undefined }) });",
       ].join('\n'),
     );
     // An npm tarball is a gzipped tar with a package/ root (npm pack of the pnpm store trips npm).

@@ -160,24 +160,30 @@ export class HelmServerBackend implements Backend {
       return { values: live.values, warnings, kept: true };
     }
     if (!running) return { values: rendered.values, warnings };
+    // Only a helm call can change the major: nothing to check when none would be made.
+    if (live.release.status === 'deployed' && stableJson(rendered.values) === stableJson(live.values)) return { values: rendered.values, warnings };
+    const refuse = (why: string): Desired => ({
+      values: live.values,
+      warnings,
+      refusal: terminal(
+        'MajorVersionChange',
+        `${product} ${running.major} runs now (${running.source}); ${why}. A major version change through a chart upgrade is refused: the new server cannot start on the old data directory. Keep spec.version at ${running.major} (or remove it), or migrate with a dump/restore into a new server as described in docs/migration.md#major-version-upgrades. Nothing was changed.`,
+      ),
+    });
     const explicit = this.profile.valuesImageTag(rendered.values);
-    const targetVersion = explicit ?? (await this.releases.chartAppVersion(this.profile.chart, op.signal));
-    const target = targetVersion ? this.profile.majorOf(targetVersion) : undefined;
-    if (!target || target === running.major) return { values: rendered.values, warnings };
-    if (explicit !== undefined || !running.tag) {
-      const why = explicit !== undefined ? `image tag ${explicit}` : `the chart's default image (appVersion ${targetVersion})`;
-      return {
-        values: live.values,
-        warnings,
-        refusal: terminal(
-          'MajorVersionChange',
-          `${product} ${running.major} runs now (${running.source}); ${why} is ${product} ${target}. A major version change through a chart upgrade is refused: the new server cannot start on the old data directory. Keep spec.version at ${running.major} (or remove it), or migrate with a dump/restore into a new server as described in docs/migration.md#major-version-upgrades. Nothing was changed.`,
-        ),
-      };
+    if (explicit !== undefined) {
+      const target = this.profile.majorOf(explicit);
+      if (target === running.major) return { values: rendered.values, warnings };
+      return refuse(target ? `image tag ${explicit} is ${product} ${target}` : `image tag ${explicit} names no ${product} version, so the major it runs cannot be told`);
     }
+    // The chart's default image. When its version cannot be read, keep what runs (the safe side).
+    const appVersion = await this.releases.chartAppVersion(this.profile.chart, op.signal).catch(() => undefined);
+    const target = appVersion ? this.profile.majorOf(appVersion) : undefined;
+    if (target === running.major) return { values: rendered.values, warnings };
+    if (!running.tag) return refuse(`the chart's default image is ${target ? `${product} ${target}` : 'of an unknown version'} and the running image tag is unknown, so it cannot be kept`);
     warnings.push({
       reason: 'MajorVersionPinned',
-      message: `The chart's default image is ${product} ${target}; this server keeps running ${product} ${running.major} (image tag ${running.tag}, read from ${running.source}). See docs/migration.md#major-version-upgrades to move to ${target}.`,
+      message: `${target ? `The chart's default image is ${product} ${target}` : "The chart's default version could not be read"}; this server keeps running ${product} ${running.major} (image tag ${running.tag}, read from ${running.source}). See docs/migration.md#major-version-upgrades to move to another major.`,
     });
     return { values: this.profile.withImageTag(rendered.values, running.tag), warnings };
   }

@@ -27,7 +27,7 @@ import {
 import { reconcileUntil, TestEventRecorder } from '@hybridcloud-postgresql/core/testing';
 import { applyCrds, createTestNamespace, KubeletSimulator, startPostgres, useControlPlane, type ControlPlane, type Postgres } from '@hybridcloud-postgresql/testenv';
 import bitnami, { BitnamiConfigSchema } from '@hybridcloud-postgresql/backend-helm-bitnami';
-import external from './index.js';
+import external, { serverRoleName } from './index.js';
 import type { ExternalConfig } from './config.js';
 import type { ExternalBackend } from './externalBackend.js';
 
@@ -669,6 +669,22 @@ describe.each(VARIANTS)('tenant attacks, $label', (variant) => {
       expect(cond?.reason).toBe('NameTaken');
       expect(cond?.message).toMatch(sq.label.startsWith('only a database') ? new RegExp(`owned by role ${dbOwner()}`) : new RegExp(`role ${userName.replace(/[.]/g, '\\.')} (is taken|already exists)`));
       expect(creds['username']).toBeUndefined();
+    });
+
+    it('a PostgreSQLServer whose login name is taken (external): NameTaken, the holder keeps its password and role', { timeout: 60_000 }, async () => {
+      if (!variant.label.startsWith('external')) return;
+      const name = 'squatted';
+      const role = serverRoleName('', ns, name);
+      await su(`CREATE ROLE ${ident(role)} LOGIN PASSWORD 'Squatter-Pw-1'`);
+      await co.createNamespacedCustomObject({ ...ref('postgresqlservers'), body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'PostgreSQLServer', metadata: { name, namespace: ns }, spec: { credentialsSecret: `${name}-admin` } } });
+      const getServer = async () => (await co.getNamespacedCustomObject({ ...ref('postgresqlservers'), name })) as PostgreSQLDatabase;
+      await reconcileUntil(rec.server, { namespace: ns, name }, async () => (await getServer()).status?.conditions?.[0]?.reason === 'NameTaken', { timeoutMs: 10_000 });
+      expect((await getServer()).status?.conditions?.[0]?.message).toContain(`role ${role} is taken: it was not created by the operator (LOGIN)`);
+      await co.patchNamespacedCustomObject({ ...ref('postgresqlservers'), name, body: { metadata: { labels: { 'operator/action': 'reset-password' } } } }, MERGE);
+      for (let i = 0; i < 3; i++) await rec.server.reconcile({ namespace: ns, name }).catch(() => undefined);
+      await co.deleteNamespacedCustomObject({ ...ref('postgresqlservers'), name });
+      await reconcileUntil(rec.server, { namespace: ns, name }, async () => getServer().then(() => false, () => true));
+      expect(await canLogin({ host: target.host, port: target.port, user: role, password: 'Squatter-Pw-1', database: 'postgres' })).toBe(true);
     });
 
     it('adopts a hand-made role and database only with the opt-in annotation (never a superuser)', { timeout: 60_000 }, async () => {

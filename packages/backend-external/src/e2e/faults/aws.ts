@@ -1,5 +1,5 @@
 /**
- * awsrds for the fault suite: moto behind the RDS proxy of aws-common's tests (real RDS error
+ * awsrds and awsaurora for the fault suite: moto behind the RDS proxy of aws-common's tests (real RDS error
  * bodies, recorded requests, the master user played on a stand-in PostgreSQL with TLS), the
  * operator as a child process through standInOperator.ts. What exists "in AWS" is read from moto
  * with the Query API (moto routes by the credential scope and does not check signatures).
@@ -19,10 +19,12 @@ export interface AwsWorld {
   config: Record<string, unknown>;
   /** DB instances in moto: identifier → status and allocated storage. */
   instances(): Promise<Array<{ id: string; status: string; storageGB: number }>>;
+  /** DB clusters (Aurora) in moto. */
+  clusters(): Promise<Array<{ id: string; status: string }>>;
   /** A Secret's login, its fake RDS host mapped to the stand-in. */
   loginError(data: Record<string, string>, database?: string): Promise<string | undefined>;
   extensions(data: Record<string, string>): Promise<string[]>;
-  start(cp: ControlPlane, opts: { namespace: string; id: string; operator?: Record<string, unknown> }): Promise<OperatorProcess>;
+  start(cp: ControlPlane, opts: { namespace: string; id: string; operator?: Record<string, unknown>; backend?: string }): Promise<OperatorProcess>;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,16 @@ export async function startAwsWorld(): Promise<AwsWorld> {
   const proxy = await startRdsProxy(moto.endpoint);
   playMasterUser(proxy, pgs);
   const { subnetGroup, securityGroupId } = await prepareMotoNetwork(moto.endpoint, REGION);
+  const query = async (action: string) => {
+    const res = await fetch(moto.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${REGION}/rds/aws4_request, SignedHeaders=host, Signature=0` },
+      body: new URLSearchParams({ Action: action, Version: '2014-10-31' }).toString(),
+    });
+    const xml = await res.text();
+    if (!res.ok) throw new Error(`${action}: ${res.status} ${xml.slice(0, 300)}`);
+    return xml;
+  };
   const mapped = (data: Record<string, string>) => ({ ...data, host: pgs.host, port: String(pgs.port) });
   const config = {
     backend: 'awsrds',
@@ -40,18 +52,24 @@ export async function startAwsWorld(): Promise<AwsWorld> {
         region: REGION, endpoint: proxy.endpoint, subnet_group: subnetGroup, vpc_security_group_ids: [securityGroupId], poll_interval_seconds: 1,
         admin_username: 'rdsmaster', default_class: 'small', classes: { small: { instance_type: 'db.t4g.small' } },
       },
+      awsaurora: {
+        region: REGION, endpoint: proxy.endpoint, subnet_group: subnetGroup, vpc_security_group_ids: [securityGroupId], poll_interval_seconds: 1,
+        admin_username: 'auroramaster', default_class: 'serverless',
+        classes: { serverless: { instance_type: 'db.serverless', scaling_configuration: { min_capacity: 0.5, max_capacity: 2 } } },
+      },
     },
   };
   return {
     moto, proxy, pgs, config,
+    async clusters() {
+      const xml = await query('DescribeDBClusters');
+      return [...xml.matchAll(/<DBCluster>([\s\S]*?)<\/DBCluster>/g)].map((m) => ({
+        id: /<DBClusterIdentifier>([^<]+)</.exec(m[1]!)?.[1] ?? '',
+        status: /<Status>([^<]+)</.exec(m[1]!)?.[1] ?? '',
+      }));
+    },
     async instances() {
-      const res = await fetch(moto.endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${REGION}/rds/aws4_request, SignedHeaders=host, Signature=0` },
-        body: new URLSearchParams({ Action: 'DescribeDBInstances', Version: '2014-10-31' }).toString(),
-      });
-      const xml = await res.text();
-      if (!res.ok) throw new Error(`DescribeDBInstances: ${res.status} ${xml.slice(0, 300)}`);
+      const xml = await query('DescribeDBInstances');
       return [...xml.matchAll(/<DBInstance>([\s\S]*?)<\/DBInstance>/g)].map((m) => ({
         id: /<DBInstanceIdentifier>([^<]+)</.exec(m[1]!)?.[1] ?? '',
         status: /<DBInstanceStatus>([^<]+)</.exec(m[1]!)?.[1] ?? '',
@@ -64,7 +82,7 @@ export async function startAwsWorld(): Promise<AwsWorld> {
       cp,
       id: o.id,
       script: join(import.meta.dirname, 'standInOperator.ts'),
-      config: { ...config, operator: { namespace: o.namespace, resync_seconds: 60, log_level: 'info', leader_election: { enabled: false }, ...(o.operator ?? {}) } },
+      config: { ...config, ...(o.backend ? { backend: o.backend } : {}), operator: { namespace: o.namespace, resync_seconds: 60, log_level: 'info', leader_election: { enabled: false }, ...(o.operator ?? {}) } },
       env: { ...AWS_ENV, HC_STAND_IN: `${pgs.host}:${pgs.port}`, NODE_NO_WARNINGS: '1' },
       args: ['-n', o.namespace],
     }),

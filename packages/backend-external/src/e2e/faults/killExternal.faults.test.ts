@@ -1,6 +1,6 @@
 /**
  * Fault suite, scenario 1 for backend `external`: SIGKILL at a random instant during create,
- * update, reset-password and delete (HC_FAULTS_N runs; 2 in `npm test`), on the real control
+ * update, reset-password and delete (HC_FAULTS_N runs; 1 in `npm test`), on the real control
  * plane and a real PostgreSQL, the operator through its CLI.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,7 @@ import { killDuringLifecycle, PHASES, type KillStack } from './killDuringLifecyc
 import { runsOf } from './report.js';
 
 const ADMIN_PW = `Adm${randomBytes(8).toString('hex')}Pw`;
-const RUNS = runsOf(2);
+const RUNS = runsOf(1);
 let cp: ControlPlane;
 let pgs: Postgres;
 let op: OperatorProcess | undefined;

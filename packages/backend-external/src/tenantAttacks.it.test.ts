@@ -170,6 +170,8 @@ interface AttackContext {
 
 interface Attack {
   name: string;
+  /** metadata.name of the attacking tenant's PostgreSQLDatabase (default atk<i>). */
+  crName?: string;
   /** Runs as the tenant (or sets the scene as a superuser). */
   run(c: AttackContext): Promise<void>;
   /** Databases the tenant may reach because their owner granted it (the attack's cooperating victim). */
@@ -317,6 +319,13 @@ const ATTACKS: Attack[] = [
         `ALTER ROLE ${ident(a.user)} CREATEDB`,
         `ALTER ROLE ${ident(b.user)} PASSWORD 'stolen'`,
       ]);
+    },
+  },
+  {
+    name: 'search_path trap by a tenant whose CR name has dots and 63 characters (63-byte role/database names)',
+    crName: `atk.dots-${'x'.repeat(54)}`,
+    run: async ({ a }) => {
+      await asTenant(a, [...trapStatements(a.user), ...shadowStatements('atk'), `ALTER DATABASE ${ident(a.database)} SET search_path = atk, pg_catalog, public`]);
     },
   },
   {
@@ -538,7 +547,7 @@ describe.each(VARIANTS)('tenant attacks, $label', (variant) => {
 
   it.each(ATTACKS.map((a, i) => ({ ...a, i })))('attack $i: $name', { timeout: 120_000 }, async (attack) => {
     const b = await tenant(`nb${attack.i}`);
-    const a = await tenant(`atk${attack.i}`);
+    const a = await tenant(attack.crName ?? `atk${attack.i}`);
     const rolesBefore = await roles();
     const membersBefore = await memberships();
     const ownedBefore = new Set(await superuserOwnedAttackObjects());

@@ -5,10 +5,12 @@
  * of ours left on the server (no leak), or with a clear condition and the documented way out.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, VERSION } from '@hybridcloud-postgresql/core';
 import { applyCrds, createTestNamespace, startPostgres, useControlPlane, type ControlPlane, type Postgres } from '@hybridcloud-postgresql/testenv';
-import { eventually, externalConfig, readyOf, startOperator, World, type OperatorProcess } from './harness.js';
+import { eventually, externalConfig, readyOf, REPO, startOperator, World, type OperatorProcess } from './harness.js';
 
 const ADMIN_PW = `Adm${randomBytes(8).toString('hex')}Pw`;
 let cp: ControlPlane;
@@ -58,6 +60,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await op?.stop();
+  // The operator's log, for a failure's post-mortem.
+  mkdirSync(join(REPO, '.testenv'), { recursive: true });
+  if (op) writeFileSync(join(REPO, '.testenv', 'deletion-operator.log'), op.output());
   await pgs?.stop();
 });
 

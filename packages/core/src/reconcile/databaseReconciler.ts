@@ -14,8 +14,8 @@ import { credentialsData, decodeSecret, desiredSecret, foreignController, PENDIN
 import { assertIdentifier, databaseNameFor } from '../sql/names.js';
 import { claimFor } from './adoption.js';
 import {
-  ACTION_LABEL, RESET_PASSWORD, ensureFinalizer, eventOnTransition, hasFinalizer, makeOp, record, redact,
-  removeActionLabel, removeFinalizer, serverRequest,
+  ACTION_LABEL, DELETION_POLICY_ANNOTATION, ORPHAN_HINT, ObjectGone, RESET_PASSWORD, ensureFinalizer, eventOnTransition, hasFinalizer,
+  makeOp, managedByPythonOperator, orphanOnDelete, record, unclaimedSecretProblem, redact, removeActionLabel, removeFinalizer, serverRequest,
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
 import { isConflict } from './kubeAccess.js';
@@ -25,6 +25,10 @@ const RESERVED_DATABASES = new Set(['postgres', 'template0', 'template1']);
 
 /** Thrown inside the flow when the server cannot be used yet; not an error, a wait. */
 class ServerNotReady extends Error {}
+/** The server's credentials Secret is missing or incomplete (deleted by hand or by a namespace delete). */
+class ServerSecretMissing extends ServerNotReady {}
+/** The server object is gone, or was never provisioned: nothing of ours can be on it. */
+class ServerGone extends ServerNotReady {}
 
 interface ServerContext {
   server: PostgreSQLServer;
@@ -47,6 +51,7 @@ export class DatabaseReconciler implements Reconciler {
     try {
       return obj.metadata.deletionTimestamp ? await this.delete(obj, secrets) : await this.apply(obj, secrets);
     } catch (err) {
+      if (err instanceof ObjectGone) return {};
       if (err instanceof ServerNotReady) {
         await this.writeStatus(obj, { ready: false, reason: 'ServerNotReady', message: err.message, deployment: 'working', deploymentReason: null });
         // The server's changes re-queue us; the resync is only a safety net.
@@ -75,38 +80,47 @@ export class DatabaseReconciler implements Reconciler {
   }
 
   /** The server, its backend and an admin connection, or ServerNotReady. */
-  private async serverContext(obj: PostgreSQLDatabase, op: (s: PostgreSQLServer, id: string, r: ServerRequest) => Op, requireReady: boolean): Promise<ServerContext> {
+  private async serverContext(obj: PostgreSQLDatabase, op: (s: PostgreSQLServer, id: string, r: ServerRequest) => Op, requireReady: boolean, secrets: string[]): Promise<ServerContext> {
     const serverName = obj.spec.serverRef?.name;
     const server = serverName ? await this.d.kube.getServer(obj.metadata.namespace, serverName) : undefined;
-    if (!server) throw new ServerNotReady(`PostgreSQLServer ${serverName} does not exist (yet) in namespace ${obj.metadata.namespace}`);
+    if (!server) throw new ServerGone(`PostgreSQLServer ${serverName} does not exist (yet) in namespace ${obj.metadata.namespace}`);
     const ready = readyCondition(server.status);
     if (requireReady && (ready?.status !== 'True' || server.metadata.deletionTimestamp)) {
       throw new ServerNotReady(`Waiting for PostgreSQLServer ${serverName} to be ready${ready ? ` (${ready.reason}: ${ready.message})` : ''}`);
     }
     const backendId = server.status?.backend;
-    if (!backendId) throw new ServerNotReady(`PostgreSQLServer ${serverName} has not been provisioned yet`);
+    if (!backendId) throw new ServerGone(`PostgreSQLServer ${serverName} has not been provisioned yet`);
     const backend = this.d.registry.get(backendId);
-    if (!backend) throw new BackendError('terminal', `Backend '${backendId}' of server ${serverName} is not enabled in the operator`, 'BackendNotLoaded');
+    if (!backend) {
+      const hint = obj.metadata.deletionTimestamp ? ` ${ORPHAN_HINT}` : '';
+      throw new BackendError('terminal', `Backend '${backendId}' of server ${serverName} is not enabled in the operator.${hint}`, 'BackendNotLoaded');
+    }
     const adminSecret = decodeSecret(await this.d.kube.getSecret(obj.metadata.namespace, server.spec.credentialsSecret));
-    if (!adminSecret['password'] || !adminSecret['host']) throw new ServerNotReady(`Secret ${server.spec.credentialsSecret} of PostgreSQLServer ${serverName} is not complete yet`);
+    // The admin password is a secret from the moment it is read: redacted even if what follows fails.
+    if (adminSecret['password']) secrets.push(adminSecret['password']);
+    // A backend with its own admin connection (external) needs nothing from the server's Secret to
+    // provision or drop a database; deletion must not depend on a Secret a namespace delete removed.
+    const complete = !!adminSecret['password'] && !!adminSecret['host'];
+    if (!complete && !(backend.database?.adminConnection && obj.metadata.deletionTimestamp)) {
+      throw new ServerSecretMissing(`Secret ${server.spec.credentialsSecret} of PostgreSQLServer ${serverName} is missing or not complete`);
+    }
     const request = serverRequest(server, backendId);
     const endpoint: Endpoint = {
-      host: adminSecret['host'],
+      host: adminSecret['host'] ?? '',
       port: Number(adminSecret['port'] ?? 5432),
       sslmode: adminSecret['sslmode'] ?? 'prefer',
       adminUsername: adminSecret['username'] ?? 'postgres',
       adminDatabase: adminSecret['dbname'] ?? 'postgres',
     };
-    const secrets = [adminSecret['password']];
     let admin: AdminConnection;
     if (backend.database?.adminConnection) {
       admin = await backend.database.adminConnection(op(server, backendId, request), request);
       secrets.push(admin.password);
     } else {
       const at = await this.d.resolver.resolve({ namespace: server.metadata.namespace, name: server.metadata.name, backend: backendId }, endpoint);
-      admin = { host: at.host, port: at.port, user: endpoint.adminUsername, password: adminSecret['password'], database: endpoint.adminDatabase ?? 'postgres', ssl: !['disable', 'allow', 'prefer'].includes(endpoint.sslmode), sslmode: endpoint.sslmode };
+      admin = { host: at.host, port: at.port, user: endpoint.adminUsername, password: adminSecret['password']!, database: endpoint.adminDatabase ?? 'postgres', ssl: !['disable', 'allow', 'prefer'].includes(endpoint.sslmode), sslmode: endpoint.sslmode };
     }
-    return { server, backendId, backend, request, endpoint, admin, secrets };
+    return { server, backendId, backend, request, endpoint, admin, secrets: [] };
   }
 
   private async apply(obj: PostgreSQLDatabase, secrets: string[]): Promise<ReconcileResult> {
@@ -114,8 +128,7 @@ export class DatabaseReconciler implements Reconciler {
     // Computed before anything is written: adoption may depend on the state we found.
     const claim = claimFor('PostgreSQLDatabase', obj);
     obj = await ensureFinalizer(kube, 'database', obj);
-    const ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), true);
-    secrets.push(...ctx.secrets);
+    const ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), true, secrets);
     const db = this.dbRequest(obj, ctx);
     try {
       assertIdentifier(db.databaseName, 'database name');
@@ -125,6 +138,11 @@ export class DatabaseReconciler implements Reconciler {
     } catch (err) {
       await this.writeStatus(obj, { ready: false, reason: 'InvalidName', message: (err as Error).message, deployment: 'failed', deploymentReason: (err as Error).message });
       return {};
+    }
+    // The backend is recorded before anything exists: a database that fails later (a missing
+    // extension, a crash) is still cleaned up on delete, through the backend that made it.
+    if (obj.status?.backend !== ctx.backendId && !managedByPythonOperator(obj)) {
+      await this.writeStatus(obj, { backend: ctx.backendId, ready: false, reason: 'Creating', message: `Creating role and database on server ${ctx.server.metadata.name}`, deployment: 'working', deploymentReason: null });
     }
     const hooks = ctx.backend.database ?? {};
     const dialect = hooks.dialect ?? 'postgresql';
@@ -136,6 +154,8 @@ export class DatabaseReconciler implements Reconciler {
     const owner = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, uid: obj.metadata.uid ?? '' };
     const foreign = foreignController(secret, owner);
     if (foreign) throw terminal('SecretConflict', `Secret ${secretName} belongs to ${foreign.kind} ${foreign.name}; choose another spec.credentialsSecret`);
+    const unclaimed = unclaimedSecretProblem(secret, obj, secretName);
+    if (unclaimed) throw terminal('SecretConflict', unclaimed);
     const stored = storedPasswords(secret);
     const current = stored.current;
     let pending = stored.pending;
@@ -191,40 +211,11 @@ export class DatabaseReconciler implements Reconciler {
 
   private async delete(obj: PostgreSQLDatabase, secrets: string[]): Promise<ReconcileResult> {
     if (!hasFinalizer(obj)) return {};
-    // Never provisioned (no backend recorded): nothing to drop.
-    if (obj.status?.backend !== undefined) {
-      let ctx: ServerContext | undefined;
-      try {
-        ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), false);
-      } catch (err) {
-        // The server object is gone (its finalizer removed by hand): nothing we can reach.
-        if (!(err instanceof ServerNotReady && /does not exist|has not been provisioned/.test(err.message))) throw err;
-      }
-      const db = ctx ? this.dbRequest(obj, ctx) : undefined;
-      if (ctx && db && assertOk(db.databaseName) && assertOk(db.userName) && !this.reservedNameProblem(db, ctx)) {
-        secrets.push(...ctx.secrets);
-        const hooks = ctx.backend.database ?? {};
-        const op = makeOp(this.opDeps(), 'database', obj, ctx.backendId);
-        if (!hooks.keepDatabaseOnDelete?.(ctx.request, db)) {
-          // Only what the operator made for this object (or may adopt) is dropped; a role or database
-          // of that name held by someone else stays, and the Event says why.
-          const { sql } = this.d;
-          const claim = claimFor('PostgreSQLDatabase', obj);
-          const adoptFrom = hooks.createDatabase ? ctx.admin.user : undefined;
-          const ours = await sql.roleClaimable(ctx.admin, db.userName, claim);
-          const handled = ours && hooks.deleteDatabase ? await hooks.deleteDatabase(op, ctx.request, db) : false;
-          const skipped: string[] = [];
-          if (!handled) {
-            const r = await sql.dropDatabase(ctx.admin, db.databaseName, { owner: db.userName, claim, dialect: hooks.dialect, adoptFrom });
-            if (r.skipped) skipped.push(r.skipped);
-          }
-          const r = await sql.dropRole(ctx.admin, db.userName, claim);
-          if (r.skipped) skipped.push(r.skipped);
-          if (skipped.length > 0) await record(this.d.events, obj, 'Warning', 'NotDropped', `Left on the server: ${skipped.join('; ')}`, this.d.log);
-        } else {
-          op.log.info({ database: db.databaseName }, 'database kept on delete (fake deletion)');
-        }
-      }
+    if (orphanOnDelete(obj)) {
+      await record(this.d.events, obj, 'Warning', 'Orphaned', `${DELETION_POLICY_ANNOTATION}=Orphan: role and database are left on the server; only the finalizer is removed`, this.d.log);
+    } else if (obj.status?.backend !== undefined || managedByPythonOperator(obj)) {
+      // Never provisioned (no backend recorded before the first SQL, no kopf marks): nothing to drop.
+      await this.dropOnServer(obj, secrets);
     }
     const secret = await this.d.kube.getSecret(obj.metadata.namespace, obj.spec.credentialsSecret);
     if (secret && (secret.metadata?.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid)) {
@@ -232,6 +223,56 @@ export class DatabaseReconciler implements Reconciler {
     }
     await removeFinalizer(this.d.kube, 'database', obj);
     return {};
+  }
+
+  /**
+   * Drops role and database, or decides that nothing is left to drop. Deletion must finish in
+   * every order a cluster produces: the server object gone, its Secret deleted first (namespace
+   * delete), the server being deleted with us. It waits only while the server lives and can come
+   * back (its Secret is restored by the server's reconcile), and says how to get out.
+   */
+  private async dropOnServer(obj: PostgreSQLDatabase, secrets: string[]): Promise<void> {
+    let ctx: ServerContext;
+    try {
+      ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), false, secrets);
+    } catch (err) {
+      // The server object is gone (its finalizer removed by hand): nothing we can reach.
+      if (err instanceof ServerGone) return;
+      if (err instanceof ServerSecretMissing) {
+        const server = await this.d.kube.getServer(obj.metadata.namespace, obj.spec.serverRef.name);
+        // The server is being deleted and its admin login went with its Secret: the database goes
+        // with the server (a cloud or in-cluster server is deleted whole).
+        if (!server || server.metadata.deletionTimestamp) {
+          this.d.log.info({ namespace: obj.metadata.namespace, name: obj.metadata.name }, 'server is being deleted and its Secret is gone: the database goes with the server');
+          return;
+        }
+        throw new ServerNotReady(`${err.message}; the database is dropped once the server's reconcile restores it. ${ORPHAN_HINT}`);
+      }
+      throw err;
+    }
+    const db = this.dbRequest(obj, ctx);
+    if (!assertOk(db.databaseName) || !assertOk(db.userName) || this.reservedNameProblem(db, ctx)) return;
+    const hooks = ctx.backend.database ?? {};
+    const op = makeOp(this.opDeps(), 'database', obj, ctx.backendId);
+    if (!hooks.keepDatabaseOnDelete?.(ctx.request, db)) {
+      // Only what the operator made for this object (or may adopt) is dropped; a role or database
+      // of that name held by someone else stays, and the Event says why.
+      const { sql } = this.d;
+      const claim = claimFor('PostgreSQLDatabase', obj);
+      const adoptFrom = hooks.createDatabase ? ctx.admin.user : undefined;
+      const ours = await sql.roleClaimable(ctx.admin, db.userName, claim);
+      const handled = ours && hooks.deleteDatabase ? await hooks.deleteDatabase(op, ctx.request, db) : false;
+      const skipped: string[] = [];
+      if (!handled) {
+        const r = await sql.dropDatabase(ctx.admin, db.databaseName, { owner: db.userName, claim, dialect: hooks.dialect, adoptFrom });
+        if (r.skipped) skipped.push(r.skipped);
+      }
+      const r = await sql.dropRole(ctx.admin, db.userName, claim);
+      if (r.skipped) skipped.push(r.skipped);
+      if (skipped.length > 0) await record(this.d.events, obj, 'Warning', 'NotDropped', `Left on the server: ${skipped.join('; ')}`, this.d.log);
+    } else {
+      op.log.info({ database: db.databaseName }, 'database kept on delete (fake deletion)');
+    }
   }
 
   private async failed(obj: PostgreSQLDatabase, err: unknown, secrets: string[]): Promise<ReconcileResult> {

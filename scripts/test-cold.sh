@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run test:cold [-- test|demo|both]`: what a new user meets on a fresh machine, measured.
+# `npm run test:cold [-- test|demo|both|twice]`: what a new user meets on a fresh machine, measured.
 # A fresh clone of HEAD (commit first: uncommitted changes are not in it) with every cache pointed at
 # an empty temporary directory: the project cache (Node 24 + pnpm, moto venv, built binaries), the
 # Go build and module caches, the npm, pnpm and pip caches. Then the README's commands, timed.
@@ -30,5 +30,7 @@ case "$what" in
   test) timed "npm test" npm test ;;
   demo) timed "npm run demo -- --check" npm run demo -- --check ;;
   both) timed "npm run demo -- --check" npm run demo -- --check && timed "npm test (after the demo)" npm test ;;
-  *) echo "usage: npm run test:cold [-- test|demo|both]" >&2; exit 2 ;;
+  # Cold, then warm in the same clone and caches: both numbers from one command.
+  twice) timed "npm test (cold)" npm test && timed "npm test (warm)" npm test ;;
+  *) echo "usage: npm run test:cold [-- test|demo|both|twice]" >&2; exit 2 ;;
 esac

@@ -52,7 +52,7 @@ beforeAll(async () => {
   const home = worlds.get('del-failed')!.ns;
   op = await startOperator({
     cp,
-    config: externalConfig(pgs, { operator: { namespace: home, resync_seconds: 30, log_level: 'debug', leader_election: { lease_name: `e2e-${home}` } } }),
+    config: externalConfig(pgs, { operator: { namespace: home, resync_seconds: 300, log_level: 'debug', leader_election: { lease_name: `e2e-${home}` } } }),
     env: { E2E_PG_ADMIN_PASSWORD: ADMIN_PW },
     args: [...worlds.values()].flatMap((w) => ['-n', w.ns]),
   });
@@ -67,18 +67,17 @@ afterAll(async () => {
 });
 
 describe('credentials Secrets are watched', () => {
-  it('a deleted database Secret is rewritten at once (not at the 30 s resync) and logs in', async () => {
+  it('a deleted database Secret is rewritten long before the resync (300 s here) and logs in', async () => {
     const w = await world('del-secret-repair');
     const t = tag();
     await w.applyServer('main');
     await readyDatabase(w, 'main', t);
     await w.core.deleteNamespacedSecret({ namespace: w.ns, name: `${t}-creds` });
-    const started = Date.now();
+    // Only the Secret watch can bring it back within this window: the resync is 300 s away.
     const data = await eventually('Secret rewritten', async () => {
       const d = await w.secret(`${t}-creds`);
       return d?.['password'] && d['host'] ? d : undefined;
-    }, 20_000);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    }, 60_000);
     const out = await pgs.psql('SELECT current_user', { user: data['username']!, password: data['password']!, database: data['dbname']! });
     expect(out.stdout.trim()).toBe(data['username']);
   });

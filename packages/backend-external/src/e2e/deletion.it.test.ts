@@ -161,7 +161,7 @@ describe('deletion never hangs and never leaks', () => {
     expect(stuck.message).toContain('hybridcloud.maibornwolff.de/deletion-policy=Orphan');
     await w.co.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: w.ns, plural: 'postgresqlservers', name: 'main', body: [{ op: 'add', path: '/metadata/annotations', value: { 'hybridcloud.maibornwolff.de/deletion-policy': 'Orphan' } }] });
     await gone(w, 'server', 'main');
-    expect((await w.events()).some((e) => e.reason === 'Orphaned' && e.involvedObject.name === 'main')).toBe(true);
+    await eventually('Orphaned Event', async () => (await w.events()).some((e) => e.reason === 'Orphaned' && e.involvedObject.name === 'main'));
   });
 
   it("an existing Secret named in credentialsSecret is neither taken over nor deleted: SecretConflict, the user's keys kept", async () => {

@@ -99,7 +99,8 @@ describe('operator end to end (external backend)', () => {
       expect(now['password']).not.toBe(old['password']);
       expect(await loginError(old)).toMatch(/password authentication failed/);
       expect(await loginError(now)).toBeUndefined();
-      expect((await a.events()).some((e) => e.reason === 'PasswordReset' && e.involvedObject.name === name)).toBe(true);
+      // Events are posted in the background: polled, not read once.
+      await eventually(`PasswordReset Event for ${name}`, async () => (await a.events()).some((e) => e.reason === 'PasswordReset' && e.involvedObject.name === name));
     }
     // An unknown action is reported and removed.
     await a.label('database', 'orders', { 'operator/action': 'do-magic' });

@@ -82,7 +82,7 @@ export async function startAwsWorld(): Promise<AwsWorld> {
       cp,
       id: o.id,
       script: join(import.meta.dirname, 'standInOperator.ts'),
-      config: { ...config, ...(o.backend ? { backend: o.backend } : {}), operator: { namespace: o.namespace, resync_seconds: 60, log_level: 'info', leader_election: { enabled: false }, ...(o.operator ?? {}) } },
+      config: { ...config, ...(o.backend ? { backend: o.backend } : {}), operator: { namespace: o.namespace, resync_seconds: 60, log_level: process.env['HC_FAULTS_LOG_LEVEL'] ?? 'info', leader_election: { enabled: false }, ...(o.operator ?? {}) } },
       env: { ...AWS_ENV, HC_STAND_IN: `${pgs.host}:${pgs.port}`, NODE_NO_WARNINGS: '1' },
       args: ['-n', o.namespace],
     }),

@@ -109,5 +109,4 @@ describe.skipIf(!process.env['HC_FAULTS_N'])('deletion order', () => {
     }
     expect(problems).toEqual([]);
   }, RUNS * 4 * 200_000 + 60_000);
-
 });

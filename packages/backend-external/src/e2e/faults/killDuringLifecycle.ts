@@ -6,6 +6,8 @@
  * database, nothing left after delete, no CR held by its finalizer, logins work.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '@hybridcloud-postgresql/core';
 import { readyOf, type OperatorProcess, type World } from '../harness.js';
@@ -76,6 +78,9 @@ export async function killDuringLifecycle(stack: KillStack, runs: number, first:
       return false;
     }
     tallies[phase].converged(Date.now() - since);
+    // Slow ones keep the restarted operator's log for a look (HC_FAULTS_LOGS=<dir>).
+    const dir = process.env['HC_FAULTS_LOGS'];
+    if (dir && Date.now() - since > 30_000) writeFileSync(join(dir, `${stack.backend}-${phase}-${since}.log`), op.output());
     return true;
   };
   const checkDuplicates = async (phase: Phase, token: string) => {

@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Value } from '@sinclair/typebox/value';
-import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, NetworkingV1Api, PolicyV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError, silentLogger, type Backend, type Endpoint } from '@hybridcloud-postgresql/core';
 import { createTestNamespace, KubeletSimulator, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
@@ -116,6 +116,21 @@ describe('helmbitnami on a real control plane', { timeout: 300_000 }, () => {
     expect(sts.spec!.volumeClaimTemplates![0]!.spec!.resources!.requests!['storage']).toBe('3Gi');
     expect(await pvcs()).toContain('data-alpha-postgresql-0');
 
+    // bitnami/postgresql 17.1.0 defaults auth.usePasswordFiles: the password reaches the image as a
+    // file of the mounted Secret (POSTGRES_PASSWORD_FILE), never as an environment variable; the
+    // login above proves the server was initialised from that file.
+    const pod = sts.spec!.template.spec!;
+    const env = pod.containers[0]!.env ?? [];
+    expect(env.find((e) => e.name === 'POSTGRES_PASSWORD_FILE')?.value).toBe('/opt/bitnami/postgresql/secrets/postgres-password');
+    expect(env.filter((e) => /PASSWORD$/.test(e.name))).toEqual([]);
+    expect(pod.volumes?.find((v) => v.name === 'postgresql-password')?.secret?.secretName).toBe('alpha-postgresql-admin');
+    expect(pod.containers[0]!.volumeMounts?.find((m) => m.name === 'postgresql-password')?.mountPath).toBe('/opt/bitnami/postgresql/secrets/');
+    // The chart's other objects: NetworkPolicy, PodDisruptionBudget, ServiceAccount (the pod's).
+    expect((await kc.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ name: 'alpha-postgresql', namespace: ns })).spec!.podSelector.matchLabels).toMatchObject({ 'app.kubernetes.io/instance': 'alpha-postgresql' });
+    expect((await kc.makeApiClient(PolicyV1Api).readNamespacedPodDisruptionBudget({ name: 'alpha-postgresql', namespace: ns })).spec!.maxUnavailable).toBe(1);
+    expect((await core.readNamespacedServiceAccount({ name: 'alpha-postgresql', namespace: ns })).automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe('alpha-postgresql');
+
     // The password lives in the operator's Secret only: not in the helm release (values or manifest).
     expect((await secret('alpha-postgresql-admin'))?.['postgres-password']).toBe(P1);
     const records = await releaseRecords('alpha-postgresql');
@@ -185,6 +200,10 @@ describe('helmbitnami on a real control plane', { timeout: 300_000 }, () => {
     expect(await backend.deleteServer(op, s)).toEqual({ state: 'gone' });
     expect(await releaseRecords('beta-postgresql')).toEqual([]);
     await expect(apps.readNamespacedStatefulSet({ name: 'beta-postgresql', namespace: ns })).rejects.toThrow();
+    // helm uninstall removed the chart's other objects too.
+    await expect(kc.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ name: 'beta-postgresql', namespace: ns })).rejects.toThrow();
+    await expect(kc.makeApiClient(PolicyV1Api).readNamespacedPodDisruptionBudget({ name: 'beta-postgresql', namespace: ns })).rejects.toThrow();
+    await expect(core.readNamespacedServiceAccount({ name: 'beta-postgresql', namespace: ns })).rejects.toThrow();
     expect(await pvcs()).toContain('data-beta-postgresql-0');
 
     const endpoint = await reconcileUntilReady(backend, op, s, P2);
@@ -232,9 +251,11 @@ describe('helmbitnami on a real control plane', { timeout: 300_000 }, () => {
     const op = new TestOp();
     const s = serverRequest(ns, 'epsilon', {}, op);
     // The operator wrote its admin Secret, then its helm hung (here: in a post-install hook no
-    // controller runs) and the operator was killed.
+    // controller runs) and the operator was killed. Its helm rendered the operator's volume size:
+    // the StatefulSet it created (named like the release, as bitnami's fullname does) keeps its
+    // claim templates, which a later upgrade cannot change.
     await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'epsilon-postgresql-admin' }, stringData: { 'postgres-password': P1 } } });
-    const child = spawn(cp.bin.helm, ['upgrade', 'epsilon-postgresql', CHART, '--install', '-n', ns, '--set', 'testHooks.blockingJob=true', '--set', 'auth.existingSecret=epsilon-postgresql-admin', '--timeout', '10m'], {
+    const child = spawn(cp.bin.helm, ['upgrade', 'epsilon-postgresql', CHART, '--install', '-n', ns, '--set', 'testHooks.blockingJob=true', '--set', 'auth.existingSecret=epsilon-postgresql-admin', '--set', 'primary.persistence.size=10Gi', '--timeout', '10m'], {
       env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
       stdio: 'ignore',
     });

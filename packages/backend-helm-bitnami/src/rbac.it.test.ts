@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Value } from '@sinclair/typebox/value';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, NetworkingV1Api, PolicyV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, type Backend } from '@hybridcloud-postgresql/core';
 import { createTestNamespace, KubeletSimulator, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
@@ -61,8 +61,17 @@ describe('helmbitnami with the operator chart\'s RBAC only', { timeout: 300_000 
     const s = serverRequest(ns, 'rbac', { size: { cpu: 1, memoryMB: 512 } }, op);
     await reconcileUntilReady(backend, op, s, 'rbac-Pass_1');
     await reconcileUntilReady(backend, op, s, 'rbac-Pass_2', { resetPassword: true });
+    // The chart's NetworkPolicy, PodDisruptionBudget and ServiceAccount were created with these permissions…
+    const admin = cp.kubeConfig();
+    const core = admin.makeApiClient(CoreV1Api);
+    await admin.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ name: 'rbac-postgresql', namespace: ns });
+    await admin.makeApiClient(PolicyV1Api).readNamespacedPodDisruptionBudget({ name: 'rbac-postgresql', namespace: ns });
+    await core.readNamespacedServiceAccount({ name: 'rbac-postgresql', namespace: ns });
     expect(await backend.deleteServer(op, s)).toEqual({ state: 'gone' });
-    const core = cp.kubeConfig().makeApiClient(CoreV1Api);
+    // …and removed by the uninstall.
+    await expect(admin.makeApiClient(NetworkingV1Api).readNamespacedNetworkPolicy({ name: 'rbac-postgresql', namespace: ns })).rejects.toThrow();
+    await expect(admin.makeApiClient(PolicyV1Api).readNamespacedPodDisruptionBudget({ name: 'rbac-postgresql', namespace: ns })).rejects.toThrow();
+    await expect(core.readNamespacedServiceAccount({ name: 'rbac-postgresql', namespace: ns })).rejects.toThrow();
     const left = await core.listNamespacedSecret({ namespace: ns, labelSelector: 'owner=helm' });
     expect(left.items).toEqual([]);
   });

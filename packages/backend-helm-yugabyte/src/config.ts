@@ -41,6 +41,11 @@ export const YugabyteConfigSchema = Type.Object(
     default_cpu: Type.String({ default: '1', description: 'CPU of masters and tservers when neither class nor spec.size.cpu is given.' }),
     default_memory_gb: Type.Integer({ minimum: 1, default: 2, description: 'Memory (Gi) when neither class nor spec.size.memoryMB is given.' }),
     default_storage_gb: Type.Integer({ minimum: 1, default: 10, description: 'Volume size (GB) when spec.size.storageGB is not given.' }),
+    ysql_startup_grace_seconds: Type.Integer({
+      minimum: 0,
+      default: 300,
+      description: 'How long YSQL refusing the admin login (28P01) counts as the tablet server still starting (it answers so before its role catalog is served) before it is reported as AdminPasswordMismatch.',
+    }),
   },
   { additionalProperties: false },
 );

@@ -6,9 +6,9 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Value } from '@sinclair/typebox/value';
-import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, type Backend, type Endpoint } from '@hybridcloud-postgresql/core';
+import { BackendError, silentLogger, type Backend, type Endpoint } from '@hybridcloud-postgresql/core';
 import { createTestNamespace, KubeletSimulator, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { reconcileUntilReady, serverRequest, TestOp } from '@hybridcloud-postgresql/helm-common/testing';
 import definition, { YugabyteConfigSchema } from './index.js';
@@ -62,7 +62,9 @@ beforeAll(async () => {
   ns = await createTestNamespace(cp, 'helmyugabyte');
   core = kc.makeApiClient(CoreV1Api);
   apps = kc.makeApiClient(AppsV1Api);
-  sim = new KubeletSimulator(kc, { namespaces: [ns] }).start();
+  // YSQL drops connections for 1.5 s after a tserver pod started (and was marked Ready: the chart has
+  // no readiness probe), then refuses every login with 28P01 for 4 s, then takes the real password.
+  sim = new KubeletSimulator(kc, { namespaces: [ns], ysqlStartup: { refuseMs: 1500, authFailMs: 4000 } }).start();
 });
 
 afterAll(async () => {
@@ -74,7 +76,7 @@ describe('helmyugabyte on a real control plane', { timeout: 300_000 }, () => {
   const P2 = 'second-Pass_word2';
 
   it('runs two clusters in one namespace with distinct services; the YSQL password replaces the default', { timeout: 300_000 }, async () => {
-    const backend = makeBackend({ classes: { small: { master: { cpu: '500m', memory: '1Gi' }, tserver: { cpu: '1', memory: '2Gi' } } }, default_class: 'small' });
+    const backend = makeBackend({ classes: { small: { master: { cpu: '500m', memory: '1Gi' }, tserver: { cpu: '1000m', memory: '2Gi' } } }, default_class: 'small' });
     const opA = new TestOp();
     const opB = new TestOp();
     const a = serverRequest(ns, 'one', { size: { class: 'small', storageGB: 5 } }, opA);
@@ -88,7 +90,19 @@ describe('helmyugabyte on a real control plane', { timeout: 300_000 }, () => {
     await expect(login(ea, P2)).rejects.toThrow(/password authentication failed/);
 
     const ts = await apps.readNamespacedStatefulSet({ name: 'one-yugabyte-yb-tserver', namespace: ns });
+    // Class CPUs are written as CPUs: the chart's ceil turns '1000m' into --num_cpus=0 (every core).
     expect(ts.spec!.template.spec!.containers[0]!.resources).toEqual({ requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } });
+    expect(ts.spec!.template.spec!.containers[0]!.command).toContain('--num_cpus=1');
+    const oneMaster = await apps.readNamespacedStatefulSet({ name: 'one-yugabyte-yb-master', namespace: ns });
+    // '0.5' as written (the apiserver shows it as 500m); the chart's ceil makes it one CPU.
+    expect(oneMaster.spec!.template.spec!.containers[0]!.resources!.requests).toEqual({ cpu: '500m', memory: '1Gi' });
+    expect(oneMaster.spec!.template.spec!.containers[0]!.command).toContain('--num_cpus=1');
+    // No yugabyted-ui sidecar (no resources, would keep the default password): every container is bounded.
+    for (const sts of [ts, oneMaster]) {
+      const containers = sts.spec!.template.spec!.containers;
+      expect(containers.map((c) => c.name)).not.toContain('yugabyted-ui');
+      for (const c of containers) expect(c.resources?.limits, c.name).toBeDefined();
+    }
     expect(ts.spec!.updateStrategy!.rollingUpdate!.partition).toBe(0);
     expect(ts.spec!.replicas).toBe(1);
     const ms = await apps.readNamespacedStatefulSet({ name: 'two-yugabyte-yb-master', namespace: ns });
@@ -98,7 +112,13 @@ describe('helmyugabyte on a real control plane', { timeout: 300_000 }, () => {
     // No load balancer Services, no hook Job (helm ran --no-hooks: no blocking wait).
     const svcs = (await core.listNamespacedService({ namespace: ns })).items.map((s) => s.metadata!.name!).sort();
     expect(svcs).toEqual(['one-yugabyte-yb-masters', 'one-yugabyte-yb-tservers', 'two-yugabyte-yb-masters', 'two-yugabyte-yb-tservers']);
-    expect(await pvcs()).toEqual(['datadir0-one-yugabyte-yb-master-0', 'datadir0-one-yugabyte-yb-tserver-0', 'datadir0-two-yugabyte-yb-master-0', 'datadir0-two-yugabyte-yb-tserver-0']);
+    // The chart's claim templates are <fullname>-datadirN (yugabyte.volume_name).
+    expect(await pvcs()).toEqual([
+      'one-yugabyte-datadir0-one-yugabyte-yb-master-0',
+      'one-yugabyte-datadir0-one-yugabyte-yb-tserver-0',
+      'two-yugabyte-datadir0-two-yugabyte-yb-master-0',
+      'two-yugabyte-datadir0-two-yugabyte-yb-tserver-0',
+    ]);
   });
 
   it('size change upgrades, reset-password changes the YSQL password in the database', { timeout: 300_000 }, async () => {
@@ -109,6 +129,7 @@ describe('helmyugabyte on a real control plane', { timeout: 300_000 }, () => {
     const e = await reconcileUntilReady(backend, op, s, P2, { resetPassword: true });
     const ts = await apps.readNamespacedStatefulSet({ name: 'one-yugabyte-yb-tserver', namespace: ns });
     expect(ts.spec!.template.spec!.containers[0]!.resources!.limits).toEqual({ cpu: '2', memory: '4Gi' });
+    // Ready was reported only once YSQL took the login: it works now, not after some retries.
     expect(await login(e, P2)).toBe('yugabyte');
     await expect(login(e, P1)).rejects.toThrow(/password authentication failed/);
     const sec = await core.readNamespacedSecret({ name: 'one-yugabyte-ysql-admin', namespace: ns });
@@ -137,6 +158,37 @@ describe('helmyugabyte on a real control plane', { timeout: 300_000 }, () => {
     expect(await pvcs()).toContain('datadir0-yb-tserver-0');
   });
 
+  it('pods restarted by an upgrade are not Ready until YSQL takes the login; 28P01 while it starts is retried, then AdminPasswordMismatch', { timeout: 300_000 }, async () => {
+    const backend = makeBackend({ replicas_tserver: 1 });
+    const op = new TestOp();
+    const s = serverRequest(ns, 'one', { size: { cpu: 1, memoryMB: 4096, storageGB: 5 } }, op);
+    expect(await backend.updateServer(op, s, await backend.observeServer(op, s))).toMatchObject({ state: 'pending' });
+    // The simulator restarts the tserver and marks it Ready at once (no readiness probe).
+    await eventually(async () => {
+      const sts = await apps.readNamespacedStatefulSet({ name: 'one-yugabyte-yb-tserver', namespace: ns });
+      expect(sts.status?.observedGeneration).toBe(sts.metadata!.generation);
+      expect(sts.status?.readyReplicas).toBe(1);
+    }, 30_000);
+    const early = await backend.observeServer(op, s);
+    expect(early).toMatchObject({ exists: true, upToDate: true, ready: false });
+    expect(early.message).toMatch(/does not accept the admin login yet/);
+    const e = await reconcileUntilReady(backend, op, s, P2);
+    expect(await login(e, P2)).toBe('yugabyte');
+
+    // A password the database really does not take: retried as start-up for the grace period…
+    const name = 'one-yugabyte-ysql-admin';
+    await core.patchNamespacedSecret({ name, namespace: ns, body: { data: { ysqlPassword: Buffer.from('not-it').toString('base64') } } }, setHeaderOptions('Content-Type', 'application/merge-patch+json'));
+    const retried = await backend.updateServer(op, s, await backend.observeServer(op, s)).catch((err: unknown) => err);
+    expect(retried).toBeInstanceOf(BackendError);
+    expect(retried).toMatchObject({ kind: 'retryable', reason: 'AdminLoginRefused' });
+    // …and reported as AdminPasswordMismatch once it is over.
+    const strict = makeBackend({ replicas_tserver: 1, ysql_startup_grace_seconds: 0 });
+    expect(await strict.updateServer(op, s, await strict.observeServer(op, s)).catch((err: unknown) => err)).toMatchObject({ kind: 'terminal', reason: 'AdminPasswordMismatch' });
+    await core.patchNamespacedSecret({ name, namespace: ns, body: { data: { ysqlPassword: Buffer.from(P2).toString('base64') } } }, setHeaderOptions('Content-Type', 'application/merge-patch+json'));
+    await reconcileUntilReady(backend, op, s, P2);
+    expect(op.state['adminLoginRefusedSince']).toBeUndefined();
+  });
+
   it('pvc_cleanup deletes only the volumes of that release', async () => {
     const backend = makeBackend({ pvc_cleanup: true });
     const op = new TestOp();
@@ -144,9 +196,9 @@ describe('helmyugabyte on a real control plane', { timeout: 300_000 }, () => {
     expect(await backend.deleteServer(op, serverRequest(ns, 'two', {}, op))).toEqual({ state: 'gone' });
     await eventually(async () => expect(await pvcs()).toEqual(before.filter((p) => !p.includes('two-yugabyte'))));
     expect(await pvcs()).toContain('datadir0-yb-tserver-0');
-    expect(await pvcs()).toContain('datadir0-one-yugabyte-yb-tserver-0');
+    expect(await pvcs()).toContain('one-yugabyte-datadir0-one-yugabyte-yb-tserver-0');
     // the old-style release is deleted too, its claims (matched by name + selector) go, the other cluster's stay
     expect(await backend.deleteServer(op, serverRequest(ns, 'legacy', {}, new TestOp()))).toEqual({ state: 'gone' });
-    await eventually(async () => expect(await pvcs()).toEqual(['datadir0-one-yugabyte-yb-master-0', 'datadir0-one-yugabyte-yb-tserver-0']));
+    await eventually(async () => expect(await pvcs()).toEqual(['one-yugabyte-datadir0-one-yugabyte-yb-master-0', 'one-yugabyte-datadir0-one-yugabyte-yb-tserver-0']));
   });
 });

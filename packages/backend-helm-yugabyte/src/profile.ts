@@ -37,6 +37,21 @@ function isPythonRelease(live?: LiveRelease): boolean {
   return live !== undefined && typeof get(live.values, ['authCredentials', 'ysql', 'password']) === 'string' && !get(live.values, ['authCredentials', 'ysql', 'passwordSecretName']);
 }
 
+/**
+ * A CPU quantity as a plain number of CPUs ('1000m' → '1', '500m' → '0.5', 2 → '2'). The chart
+ * writes `--num_cpus={{ ceil resource.<role>.requests.cpu }}` into the gflags (2026.1.0
+ * master-gflags-secret.yaml L60, tserver-gflags-secret.yaml L75), and sprig's ceil reads '1000m'
+ * as 0: YugabyteDB then sizes its thread pools for every core of the node. Kubernetes takes the
+ * same amount either way.
+ */
+export function wholeCpus(cpu: string | number): string {
+  const v = String(cpu).trim();
+  const m = /^(\d+(?:\.\d+)?)m$/.exec(v);
+  if (!m) return v;
+  const n = Number(m[1]) / 1000;
+  return String(Number(n.toFixed(3)));
+}
+
 /** The chart truncates its full name to 43 characters. */
 const MAX_RELEASE = 43;
 
@@ -49,6 +64,9 @@ export class YugabyteProfile implements ChartProfile {
   readonly adminSecretKey = YSQL_PASSWORD_KEY;
   readonly initialPassword = YSQL_USER;
   readonly passwordFormat = 'md5' as const;
+  /** Readiness probes are off in the chart: Ready pods do not mean YSQL takes logins. */
+  readonly loginReadiness = true;
+  readonly startupAuthGraceMs: number;
   readonly product = 'YugabyteDB';
   readonly keepPythonReleases: boolean;
 
@@ -57,6 +75,7 @@ export class YugabyteProfile implements ChartProfile {
     this.pvcCleanup = config.pvc_cleanup;
     this.helmTimeoutSeconds = config.helm_timeout_seconds;
     this.keepPythonReleases = config.python_releases === 'keep';
+    this.startupAuthGraceMs = config.ysql_startup_grace_seconds * 1000;
   }
 
   releaseName(s: ServerRequest): string {
@@ -102,10 +121,10 @@ export class YugabyteProfile implements ChartProfile {
         for (const [role, r] of Object.entries(picked.cls)) {
           if (!/^\d+Gi?$/.test(r.memory)) warnings.push({ reason: 'MemoryNotWholeGi', message: `Class ${picked.name}: ${role} memory ${r.memory} is not whole Gi; the chart derives memory_limit_hard_bytes from the number as Gi.` });
         }
-        return { master: { cpu: String(picked.cls.master.cpu), memory: picked.cls.master.memory }, tserver: { cpu: String(picked.cls.tserver.cpu), memory: picked.cls.tserver.memory } };
+        return { master: { cpu: wholeCpus(picked.cls.master.cpu), memory: picked.cls.master.memory }, tserver: { cpu: wholeCpus(picked.cls.tserver.cpu), memory: picked.cls.tserver.memory } };
       }
     }
-    const cpu = String(size.cpu ?? this.config.default_cpu);
+    const cpu = wholeCpus(size.cpu ?? this.config.default_cpu);
     const memory = `${size.memoryMB !== undefined ? Math.max(1, Math.ceil(size.memoryMB / 1024)) : this.config.default_memory_gb}Gi`;
     if (size.memoryMB !== undefined && size.memoryMB % 1024 !== 0) warnings.push({ reason: 'MemoryRounded', message: `memoryMB ${size.memoryMB} is rounded up to ${memory}: YugabyteDB sizes memory in whole Gi.` });
     return { master: { cpu, memory }, tserver: { cpu, memory } };
@@ -145,6 +164,10 @@ export class YugabyteProfile implements ChartProfile {
       partition: { master: this.config.partitions_master, tserver: this.config.partitions_tserver },
       authCredentials: { ysql: { passwordSecretName: this.adminSecretName(s) } },
       gflags: { master: { ysql_enable_auth: true }, tserver: { ysql_enable_auth: true } },
+      // The yugabyted-ui sidecar has no resources in the chart (none can be set) and gets the YSQL
+      // password only from authCredentials.ysql.password, which the operator never writes into
+      // values: it would run unbounded and log in with the default password the operator replaces.
+      yugabytedUi: { enabled: false },
       enableLoadBalancer: false,
       serviceEndpoints: [],
     };

@@ -65,6 +65,17 @@ export interface ChartProfile {
   statefulSets(s: ServerRequest, live?: LiveRelease): string[];
   /** Password of an install this operator did not make yet (the Python operator's chart-rendered Secret), for adoption. */
   legacyPassword?(s: ServerRequest, read: (name: string) => Promise<Record<string, string> | undefined>, live?: LiveRelease): Promise<string | undefined>;
+  /**
+   * The chart's pods are Ready before the database accepts logins (YugabyteDB 2026.1.0 has its
+   * readiness probes off): the server counts as ready only once a real admin login succeeds.
+   */
+  readonly loginReadiness?: boolean;
+  /**
+   * A refused login (28P01) while the server starts is transient for this long after it was first
+   * seen (YSQL answers so until its role catalog is served); only then is it AdminPasswordMismatch.
+   * undefined = terminal at once.
+   */
+  readonly startupAuthGraceMs?: number;
   /** How ALTER ROLE sends the new password (default scram). */
   readonly passwordFormat?: 'scram' | 'md5';
   /** Refuse an update the chart cannot do (other than a major version change, which the backend checks itself). */

@@ -38,6 +38,8 @@ export const PENDING_PASSWORD_KEY = 'pending-password';
 export const ADMIN_USER_KEY = 'admin-user';
 const POLL_MS = 5_000;
 const STATE_CLAIMS = 'claims';
+/** When the admin login was first refused (ms since epoch), for profiles with startupAuthGraceMs. */
+const STATE_AUTH_REFUSED = 'adminLoginRefusedSince';
 
 export interface HelmServerBackendOptions {
   profile: ChartProfile;
@@ -203,13 +205,24 @@ export class HelmServerBackend implements Backend {
     const secret = await this.objects.secretData(s.namespace, this.profile.adminSecretName(s));
     const passwordSettled = this.settled(s, lr, secret);
     const readiness = await this.readiness(s, lr);
-    const ready = readiness.ready && passwordSettled;
+    let ready = readiness.ready && passwordSettled;
+    let readyMessage = readiness.message;
+    if (ready && this.profile.loginReadiness) {
+      // Pods are Ready before the database takes logins: only a real login says it is up.
+      const login = await this.tryAdminLogin(s, lr, secret![this.profile.adminSecretKey]!);
+      if (login !== 'ok') {
+        ready = false;
+        readyMessage = `${readiness.message}; ${this.profile.product} does not accept the admin login yet (${login})`;
+      } else if (s.state[STATE_AUTH_REFUSED] !== undefined) {
+        await op.saveState({ [STATE_AUTH_REFUSED]: null });
+      }
+    }
     return {
       exists: true,
       upToDate: valuesMatch && passwordSettled,
       ready: ready && valuesMatch,
       ...(ready ? { endpoint: this.profile.endpoint(s, lr) } : {}),
-      message: desired.refusal ? desired.refusal.message : !valuesMatch ? 'helm values differ from the spec' : !passwordSettled ? 'admin password change pending' : readiness.message,
+      message: desired.refusal ? desired.refusal.message : !valuesMatch ? 'helm values differ from the spec' : !passwordSettled ? 'admin password change pending' : readyMessage,
       live: release,
     };
   }
@@ -324,7 +337,7 @@ export class HelmServerBackend implements Backend {
     const key = this.profile.adminSecretKey;
     const data = await this.objects.secretData(s.namespace, name);
     if (data?.[key] === undefined) throw retryable(`Secret ${s.namespace}/${name} disappeared`, undefined, 'AdminSecretMissing');
-    if (this.settled(s, lr, data)) return true;
+    if (this.settled(s, lr, data) && !this.profile.loginReadiness) return true;
     const current = data[key];
     const pending = data[PENDING_PASSWORD_KEY];
     const admin = this.profile.adminUsername(s, lr);
@@ -338,10 +351,13 @@ export class HelmServerBackend implements Backend {
       const withPending = pending === undefined ? 'auth-failed' : await this.sql.tryLogin({ ...conn, password: pending });
       if (withPending === 'unreachable') return false;
       if (withPending !== 'ok' || pending === undefined) {
+        await this.loginRefused(op, s, superuser);
         throw terminal('AdminPasswordMismatch', `The database of ${s.namespace}/${s.name} accepts neither the current nor the new password of ${superuser}. Put the working password into Secret ${name}, key ${key}.`);
       }
       works = pending;
     }
+    if (s.state[STATE_AUTH_REFUSED] !== undefined) await op.saveState({ [STATE_AUTH_REFUSED]: null });
+    if (this.settled(s, lr, data)) return true;
     const final = pending ?? current;
     if (works !== final) {
       op.log.info({ server: `${s.namespace}/${s.name}`, user: superuser }, 'changing the admin password inside the database');
@@ -353,6 +369,33 @@ export class HelmServerBackend implements Backend {
       'app.kubernetes.io/instance': this.profile.releaseName(s),
     });
     return true;
+  }
+
+  /** One login as the chart's superuser (loginReadiness). */
+  private async tryAdminLogin(s: ServerRequest, lr: LiveRelease | undefined, password: string): Promise<'ok' | 'auth-failed' | 'unreachable'> {
+    const endpoint = this.profile.endpoint(s, lr);
+    const addr = await this.resolver.resolve({ namespace: s.namespace, name: s.name, backend: this.id }, endpoint);
+    return this.sql.tryLogin({ host: addr.host, port: addr.port, user: this.profile.superuser(s, lr), database: endpoint.adminDatabase ?? 'postgres', ssl: endpoint.sslmode !== 'disable', password });
+  }
+
+  /**
+   * Neither password was accepted. A database that refuses logins while it starts (YSQL answers
+   * 28P01 until its role catalog is served) gets startupAuthGraceMs from the first refusal before
+   * this becomes the terminal AdminPasswordMismatch; meanwhile it is retried.
+   */
+  private async loginRefused(op: Op, s: ServerRequest, superuser: string): Promise<void> {
+    const grace = this.profile.startupAuthGraceMs;
+    if (grace === undefined) return;
+    const seen = Number(s.state[STATE_AUTH_REFUSED]);
+    const since = Number.isFinite(seen) && seen > 0 ? seen : Date.now();
+    if (since !== seen) await op.saveState({ [STATE_AUTH_REFUSED]: String(since) });
+    if (Date.now() - since < grace) {
+      throw retryable(
+        `${this.profile.product} of ${s.namespace}/${s.name} refused the login of ${superuser} (28P01), as it does while it starts; retried until ${new Date(since + grace).toISOString()}, then reported as AdminPasswordMismatch`,
+        undefined,
+        'AdminLoginRefused',
+      );
+    }
   }
 
   async deleteServer(op: Op, s: ServerRequest): Promise<Progress> {

@@ -9,4 +9,4 @@ export { ensureBinary, ensureBinaries, describeBinary, helmStamp, ALL_BINARIES, 
 export { supervise, unexpectedExits, ChildDiedError, type Supervised } from './processes.js';
 export { freePort, waitUntil } from './net.js';
 export { runTool, type ToolResult } from './tools.js';
-export { KubeletSimulator, PostgresInstance, bitnamiProfile, yugabyteProfile, type PodProfile, type KubeletSimulatorOptions } from './kubelet/index.js';
+export { KubeletSimulator, PostgresInstance, bitnamiProfile, yugabyteProfile, type PodProfile, type KubeletSimulatorOptions, type YsqlStartup } from './kubelet/index.js';

@@ -69,7 +69,9 @@ export class PostgresInstance {
     const server = supervise('kubelet-postgres', join(bin, 'postgres'), [
       '-D', this.dataDir, '-p', String(this.port),
       '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${this.volumeDir}`,
+      // TCP only: a socket under the volume directory would exceed the 107-byte limit of socket
+      // paths with long claim names (<fullname>-datadir0-<fullname>-yb-tserver-0).
+      '-c', 'unix_socket_directories=',
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
       '-c', 'max_connections=60', '-c', 'shared_buffers=16MB',
     ], as);

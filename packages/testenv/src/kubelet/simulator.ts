@@ -3,7 +3,9 @@
  * has neither: for every StatefulSet a chart rendered it creates the volume claims from the claim
  * templates (labels: template labels + selector, as the StatefulSet controller does), runs a real
  * PostgreSQL for each volume the way the chart's image would (password from the Secret the pod
- * spec references, read only when the volume is empty), and writes the StatefulSet status
+ * spec references — `*_FILE` through the mounted Secret volume first, as the Bitnami images read
+ * it — used only when the volume is empty; YugabyteDB tservers Ready while YSQL still refuses
+ * logins, see ysqlGate.ts), and writes the StatefulSet status
  * (readyReplicas, observedGeneration, revisions). A changed pod template restarts the "pod".
  * Volumes are directories that live as long as their claim does.
  *
@@ -23,12 +25,13 @@ import {
 } from '@kubernetes/client-node';
 import { onExitSync } from '../processes.js';
 import { PostgresInstance } from './postgresInstance.js';
+import { YsqlGate, type YsqlStartup } from './ysqlGate.js';
 
 /** How the image in a StatefulSet initialises PostgreSQL; undefined = not a database pod (marked ready, nothing runs). */
 export interface PodProfile {
   name: string;
   /** Returns the init parameters, or undefined when this profile does not apply. `secret` reads a Secret key (undefined when missing). */
-  match(sts: V1StatefulSet, secret: (name: string, key: string) => Promise<string | undefined>): Promise<{ superuser: string; password: string | undefined; auth?: 'scram-sha-256' | 'md5'; databases?: string[] } | 'ignore' | undefined>;
+  match(sts: V1StatefulSet, secret: (name: string, key: string) => Promise<string | undefined>): Promise<{ superuser: string; password: string | undefined; auth?: 'scram-sha-256' | 'md5'; databases?: string[]; ysql?: true } | 'ignore' | undefined>;
 }
 
 async function envValue(c: V1Container, name: string, secret: (n: string, k: string) => Promise<string | undefined>): Promise<string | undefined> {
@@ -40,25 +43,74 @@ async function envValue(c: V1Container, name: string, secret: (n: string, k: str
   return undefined;
 }
 
-/** bitnami/postgresql image: POSTGRES_PASSWORD (or POSTGRES_POSTGRES_PASSWORD with a custom user) for `postgres`. */
+/**
+ * The content of a file in the container as the kubelet mounts it: the longest volumeMount that
+ * contains `path`, a `secret` volume (all keys as files, or `items` key → path), subPath honoured.
+ * undefined when no Secret volume holds that file (the image then finds no file).
+ */
+async function mountedFile(sts: V1StatefulSet, c: V1Container, path: string, secret: (n: string, k: string) => Promise<string | undefined>): Promise<string | undefined> {
+  const mounts = (c.volumeMounts ?? [])
+    .map((m) => ({ m, dir: m.mountPath.replace(/\/+$/, '') }))
+    .filter(({ dir }) => path.startsWith(`${dir}/`))
+    .sort((a, b) => b.dir.length - a.dir.length);
+  const hit = mounts[0];
+  if (!hit) return undefined;
+  const vol = sts.spec?.template.spec?.volumes?.find((v) => v.name === hit.m.name);
+  if (!vol?.secret?.secretName) return undefined;
+  const rel = [hit.m.subPath, path.slice(hit.dir.length + 1)].filter((x) => x).join('/');
+  const items = vol.secret.items;
+  const key = items ? items.find((i) => i.path === rel)?.key : rel;
+  return key === undefined ? undefined : secret(vol.secret.secretName, key);
+}
+
+/**
+ * A variable the way the Bitnami images read it (`libos` / `postgresql-env.sh`): `<NAME>_FILE`
+ * wins and names a file whose content (trailing newlines stripped) becomes the value, an unreadable
+ * file leaves the variable unset; `POSTGRESQL_*` and `POSTGRES_*` are aliases.
+ */
+async function bitnamiEnv(sts: V1StatefulSet, c: V1Container, name: string, secret: (n: string, k: string) => Promise<string | undefined>): Promise<string | undefined> {
+  const suffix = name.replace(/^POSTGRES(QL)?_/, '');
+  for (const n of [`POSTGRESQL_${suffix}`, `POSTGRES_${suffix}`]) {
+    const file = await envValue(c, `${n}_FILE`, secret);
+    if (file) {
+      const content = await mountedFile(sts, c, file, secret);
+      return content === undefined ? undefined : content.replace(/\n+$/, '');
+    }
+  }
+  for (const n of [`POSTGRESQL_${suffix}`, `POSTGRES_${suffix}`]) {
+    const v = await envValue(c, n, secret);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/**
+ * bitnami/postgresql image (chart 17.1.0): the `postgres` password from POSTGRES_PASSWORD, or
+ * POSTGRES_POSTGRES_PASSWORD with a custom POSTGRES_USER, each read from `<NAME>_FILE` when set
+ * (the chart's default `auth.usePasswordFiles: true` mounts the Secret as files).
+ */
 export const bitnamiProfile: PodProfile = {
   name: 'bitnami-postgresql',
   async match(sts, secret) {
     const c = sts.spec?.template.spec?.containers.find((x) => x.name === 'postgresql');
     if (!c) return undefined;
-    const custom = await envValue(c, 'POSTGRES_USER', secret);
-    const password = custom && custom !== 'postgres' ? await envValue(c, 'POSTGRES_POSTGRES_PASSWORD', secret) : await envValue(c, 'POSTGRES_PASSWORD', secret);
+    const custom = await bitnamiEnv(sts, c, 'POSTGRES_USER', secret);
+    const password = custom && custom !== 'postgres' ? await bitnamiEnv(sts, c, 'POSTGRES_POSTGRES_PASSWORD', secret) : await bitnamiEnv(sts, c, 'POSTGRES_PASSWORD', secret);
     return { superuser: 'postgres', password };
   },
 };
 
-/** yugabytedb/yugabyte: tservers serve YSQL; with auth enabled the `yugabyte` user starts with password `yugabyte`. Masters run nothing here. */
+/**
+ * yugabytedb/yugabyte: tservers serve YSQL; with auth enabled the `yugabyte` user starts with
+ * password `yugabyte`. Masters run nothing here. No readiness probe (the chart's default): the pod
+ * is Ready while YSQL still starts (`KubeletSimulatorOptions.ysqlStartup`).
+ */
 export const yugabyteProfile: PodProfile = {
   name: 'yugabyte',
   async match(sts) {
     const name = sts.metadata?.name ?? '';
     if (/(^|-)yb-master$/.test(name)) return 'ignore';
-    if (/(^|-)yb-tserver$/.test(name)) return { superuser: 'yugabyte', password: 'yugabyte', auth: 'md5', databases: ['yugabyte'] };
+    if (/(^|-)yb-tserver$/.test(name)) return { superuser: 'yugabyte', password: 'yugabyte', auth: 'md5', databases: ['yugabyte'], ysql: true };
     return undefined;
   },
 };
@@ -70,6 +122,8 @@ interface Pod {
   generation: number;
   labels: Record<string, string>;
   db?: PostgresInstance;
+  /** YSQL start-up phases in front of db (yugabyte tservers). */
+  gate?: YsqlGate;
   claim?: string;
 }
 
@@ -78,6 +132,11 @@ export interface KubeletSimulatorOptions {
   /** Only these namespaces (default: all). */
   namespaces?: string[];
   intervalMs?: number;
+  /**
+   * How long a YugabyteDB tablet server's YSQL port drops connections and then refuses every login
+   * with 28P01 after the pod started and was marked Ready (default 300 ms + 700 ms; 0 + 0 = off).
+   */
+  ysqlStartup?: YsqlStartup;
 }
 
 export class KubeletSimulator {
@@ -125,6 +184,7 @@ export class KubeletSimulator {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.tickRunning;
+    for (const p of this.pods.values()) await p.gate?.stop();
     for (const v of this.volumes.values()) await v.stop();
     rmSync(this.baseDir, { recursive: true, force: true });
     this.removeBaseDir();
@@ -145,7 +205,7 @@ export class KubeletSimulator {
       const selector = svc.spec?.selector ?? {};
       for (const pod of this.pods.values()) {
         if (pod.namespace !== namespace || !pod.db?.isRunning) continue;
-        if (Object.entries(selector).every(([k, v]) => pod.labels[k] === v)) return { host: '127.0.0.1', port: pod.db.port };
+        if (Object.entries(selector).every(([k, v]) => pod.labels[k] === v)) return { host: '127.0.0.1', port: pod.gate?.port ?? pod.db.port };
       }
       throw new Error(`kubelet simulator: no running pod behind service ${namespace}/${svcName}`);
     },
@@ -177,6 +237,15 @@ export class KubeletSimulator {
     };
   }
 
+  private async secretExists(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.core.readNamespacedSecret({ name, namespace });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private async tick(): Promise<void> {
     const sets = await this.listStatefulSets();
     const seen = new Set<string>();
@@ -198,6 +267,7 @@ export class KubeletSimulator {
     // Pods of StatefulSets that are gone (or scaled down) stop; their volumes stay with their claims.
     for (const [key, pod] of this.pods) {
       if (!seen.has(key)) {
+        await pod.gate?.stop();
         await pod.db?.stop();
         this.pods.delete(key);
       }
@@ -219,8 +289,11 @@ export class KubeletSimulator {
     }
     // Volumes whose claim was deleted are gone for good.
     const claims = new Set(all.filter((c) => !c.metadata?.deletionTimestamp).map((c) => `${c.metadata!.namespace}/${c.metadata!.name}`));
+    const emptyDirs = new Set([...this.pods.values()].map((p) => `${p.namespace}/emptydir-${p.statefulSet}-${p.ordinal}`));
     for (const [key, vol] of this.volumes) {
-      if (!claims.has(key)) {
+      // A pod's emptyDir lives as long as the pod; a claim's volume as long as the claim.
+      const isEmptyDir = /^[^/]+\/emptydir-/.test(key);
+      if (isEmptyDir ? !emptyDirs.has(key) : !claims.has(key)) {
         await vol.destroy();
         this.volumes.delete(key);
       }
@@ -260,6 +333,7 @@ export class KubeletSimulator {
     let pod = this.pods.get(key);
     if (pod && pod.generation !== generation) {
       // New pod template: the controller replaces the pod; the volume stays.
+      await pod.gate?.stop();
       await pod.db?.stop();
       this.pods.delete(key);
       pod = undefined;
@@ -267,8 +341,13 @@ export class KubeletSimulator {
     if (pod) {
       if (!pod.db || pod.db.isRunning) return true;
       // The server died: the kubelet restarts the container (next tick), not ready meanwhile.
+      await pod.gate?.stop();
       this.pods.delete(key);
       return false;
+    }
+    // Secret volumes that are not optional must exist, or the kubelet never starts the pod (FailedMount).
+    for (const v of sts.spec?.template.spec?.volumes ?? []) {
+      if (v.secret?.secretName && !v.secret.optional && !(await this.secretExists(namespace, v.secret.secretName))) return false;
     }
     let plan: Awaited<ReturnType<PodProfile['match']>>;
     for (const p of this.profiles) {
@@ -287,7 +366,9 @@ export class KubeletSimulator {
       this.volumes.set(volumeKey, db);
     }
     await db.start({ superuser: plan.superuser, password: plan.password, ...(plan.auth ? { auth: plan.auth } : {}), ...(plan.databases ? { databases: plan.databases } : {}) });
-    this.pods.set(key, { namespace, statefulSet: sts.metadata!.name!, ordinal, generation, labels, db, ...(claim ? { claim } : {}) });
+    const startup = this.opts.ysqlStartup ?? { refuseMs: 300, authFailMs: 700 };
+    const gate = plan.ysql && startup.refuseMs + startup.authFailMs > 0 ? await new YsqlGate(db.port, startup).start() : undefined;
+    this.pods.set(key, { namespace, statefulSet: sts.metadata!.name!, ordinal, generation, labels, db, ...(gate ? { gate } : {}), ...(claim ? { claim } : {}) });
     return true;
   }
 

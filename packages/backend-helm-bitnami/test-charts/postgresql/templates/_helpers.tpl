@@ -1,8 +1,14 @@
+{{/* common.names.fullname of bitnami/common 2.x */}}
 {{- define "fixture.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name (default .Chart.Name .Values.nameOverride) | trunc 63 | trimSuffix "-" -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -31,4 +37,26 @@ helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- fail (printf "Original containers have been substituted for unrecognized ones (%s). Set global.security.allowInsecureImages=true to continue." $ref) -}}
 {{- end -}}
 {{- $ref -}}
+{{- end -}}
+
+{{- define "fixture.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "fixture.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* One password variable as bitnami/postgresql 17.1.0 renders it: NAME_FILE pointing into the mounted Secret (auth.usePasswordFiles, the default), else NAME from a secretKeyRef. */}}
+{{- define "fixture.passwordEnv" -}}
+{{- if .root.Values.auth.usePasswordFiles }}
+            - name: {{ .name }}_FILE
+              value: {{ printf "/opt/bitnami/postgresql/secrets/%s" .key | quote }}
+{{- else }}
+            - name: {{ .name }}
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "fixture.secretName" .root }}
+                  key: {{ .key }}
+{{- end }}
 {{- end -}}

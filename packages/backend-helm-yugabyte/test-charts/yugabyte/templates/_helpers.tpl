@@ -36,3 +36,8 @@ component: {{ .Values.Component | quote }}
 {{- define "fixture.memoryHardLimit" -}}
 {{- printf "%v" .limits.memory | regexFind "\\d+" | atoi | mul 1024 | mul 1024 | mul 870 -}}
 {{- end -}}
+
+{{/* claim template name: datadir<i> with the old naming style, else <fullname>-datadir<i> (yugabyte.volume_name) */}}
+{{- define "fixture.volumeName" -}}
+{{- if .root.Values.oldNamingStyle -}}datadir{{ .index }}{{- else -}}{{ include "fixture.fullname" .root }}-datadir{{ .index }}{{- end -}}
+{{- end -}}

@@ -4,9 +4,11 @@
  * PostgreSQL. Assertions are on the world: objects, Secrets, psql logins, roles in pg_roles.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyCrds, createTestNamespace, startPostgres, useControlPlane, type ControlPlane, type Postgres } from '@hybridcloud-postgresql/testenv';
-import { eventually, externalConfig, loginError, readyOf, startOperator, withLogin, World, type OperatorProcess } from './harness.js';
+import { eventually, externalConfig, loginError, readyOf, REPO, startOperator, withLogin, World, type OperatorProcess } from './harness.js';
 
 const CANARY = `Canary${randomBytes(8).toString('hex')}Pw`;
 let cp: ControlPlane;
@@ -46,6 +48,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await op?.stop();
+  // The operator's log, for a failure's post-mortem.
+  mkdirSync(join(REPO, '.testenv'), { recursive: true });
+  if (op) writeFileSync(join(REPO, '.testenv', 'lifecycle-operator.log'), op.output());
   await pgs?.stop();
 });
 

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../backend/errors.js';
+import { runInReconcileScope } from '../controller/reconcileContext.js';
 import { SqlAdmin, type Connection } from './admin.js';
 import { PoolManager } from './pools.js';
 import type { Claim } from './ownership.js';
@@ -232,4 +233,36 @@ describe('SqlAdmin', () => {
     expect((err as BackendError).reason).toBe('AdminLoginFailed');
     expect((err as Error).message).not.toContain('Canary-Wrong-Pw-42');
   });
+});
+
+describe('sessions tied to the running reconcile', () => {
+  it('a statement blocked on a lock ends as soon as its reconcile is cancelled, and the pool stays usable', async () => {
+    const role = 'cancel_me';
+    await sql.ensureRole(admin, role, 'pw-1', { login: true, claim: claim(role) });
+    // Another session holds the role's row lock: ALTER ROLE waits (up to lock_timeout, 20 s here).
+    const holder = new pg.Client({ host: admin.host, port: admin.port, user: admin.user, password: admin.password, database: 'postgres' });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`ALTER ROLE ${role} PASSWORD 'held'`);
+      const reconcile = new AbortController();
+      const started = Date.now();
+      const waiting = runInReconcileScope(reconcile.signal, () => sql.setPassword(admin, role, 'pw-2'));
+      setTimeout(() => reconcile.abort(new Error('deadline')), 500);
+      const err = await waiting.then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(BackendError);
+      expect((err as BackendError).reason).toBe('Cancelled');
+      expect(Date.now() - started).toBeLessThan(10_000); // not the 20 s lock_timeout
+      // A cancelled reconcile sends nothing more.
+      const late = await runInReconcileScope(reconcile.signal, () => sql.setPassword(admin, role, 'pw-3')).then(() => 'ran', (e: BackendError) => e.reason);
+      expect(late).toBe('Cancelled');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end().catch(() => undefined);
+    }
+    await sql.setPassword(admin, role, 'pw-4');
+    expect((await login(role, 'pw-4', 'postgres')).ok).toBe(true);
+    await sql.dropRole(admin, role, claim(role));
+  }, 60_000);
 });

@@ -14,7 +14,8 @@
 import pg from 'pg';
 import { createHash } from 'node:crypto';
 import type { AdminConnection, PasswordFormat } from '../backend/contract.js';
-import { terminal } from '../backend/errors.js';
+import { retryable, terminal } from '../backend/errors.js';
+import { assertMayWrite, currentReconcileSignal } from '../controller/reconcileContext.js';
 import { classifyPgError } from './errors.js';
 import { assertIdentifier, quoteIdent, quoteLiteral } from './names.js';
 import {
@@ -77,10 +78,20 @@ export class SqlAdmin {
 
   /** Runs one statement on the admin pool; errors are classified (retryable / terminal). */
   private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(conn: Connection, doing: string, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    let client: pg.PoolClient;
     try {
-      return await this.pools.pool(conn).query<R>(text, values);
+      client = await this.pools.pool(conn).connect();
     } catch (err) {
       throw classifyPgError(err, doing);
+    }
+    const session = bindSession(client);
+    try {
+      return await client.query<R>(text, values);
+    } catch (err) {
+      throw classifyPgError(session.cancelled() ?? err, doing);
+    } finally {
+      // A session cut short (cancelled, fenced) never goes back to the pool.
+      client.release(session.end());
     }
   }
 
@@ -92,6 +103,7 @@ export class SqlAdmin {
     } catch (err) {
       throw classifyPgError(err, doing);
     }
+    const session = bindSession(client);
     try {
       await client.query('BEGIN');
       const out = await fn(client);
@@ -99,9 +111,9 @@ export class SqlAdmin {
       return out;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw classifyPgError(err, doing);
+      throw classifyPgError(session.cancelled() ?? err, doing);
     } finally {
-      client.release();
+      client.release(session.end());
     }
   }
 
@@ -113,12 +125,14 @@ export class SqlAdmin {
   async inDatabase<T>(conn: Connection, database: string, doing: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = new pg.Client(clientConfig({ ...conn, database }, this.pools.timeouts));
     client.on('error', () => undefined);
+    const session = bindSession(client);
     try {
       await client.connect();
       return await fn(client);
     } catch (err) {
-      throw classifyPgError(err, doing);
+      throw classifyPgError(session.cancelled() ?? err, doing);
     } finally {
+      session.end();
       await client.end().catch(() => undefined);
     }
   }
@@ -518,4 +532,43 @@ function passwordLiteral(password: string, dialect: SqlDialect | undefined, role
   if (format === 'md5') return quoteLiteral(`md5${createHash('md5').update(password + role).digest('hex')}`);
   if (dialect !== 'yugabyte' && isScramSafe(password)) return quoteLiteral(scramVerifier(password));
   return quoteLiteral(password);
+}
+
+/**
+ * Ties a session to the reconcile it runs in (controller/reconcileContext.ts): every statement
+ * passes the write fence first (a deposed leader or a cancelled reconcile sends no more SQL), and
+ * cancelling the reconcile (deadline, shutdown, lost leadership) cuts the connection at once, so a
+ * statement in flight ends now instead of at statement_timeout. Outside a reconcile: no-op.
+ */
+function bindSession(client: pg.ClientBase): { cancelled(): Error | undefined; end(): boolean } {
+  const signal = currentReconcileSignal();
+  const query = client.query;
+  let cut: Error | undefined;
+  client.query = ((...args: unknown[]) => {
+    try {
+      assertMayWrite();
+    } catch (err) {
+      cut ??= err as Error;
+      return Promise.reject(err);
+    }
+    return (query as (...a: unknown[]) => unknown).apply(client, args);
+  }) as typeof client.query;
+  // A cut connection emits 'error' on a checked-out client, which has no listener of its own.
+  const swallow = (): void => undefined;
+  client.on('error', swallow);
+  const onAbort = (): void => {
+    cut ??= signal?.reason instanceof Error ? signal.reason : new Error('reconcile cancelled');
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    cancelled: () => (cut ? retryable(`cancelled: ${cut.message}`, cut, 'Cancelled') : undefined),
+    end: () => {
+      signal?.removeEventListener('abort', onAbort);
+      client.query = query;
+      if (cut === undefined) client.off('error', swallow);
+      return cut !== undefined;
+    },
+  };
 }

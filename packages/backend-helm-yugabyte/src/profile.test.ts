@@ -2,7 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
 import type { ServerRequest, ServerSpec } from '@hybridcloud-postgresql/core';
 import { YugabyteConfigSchema, type YugabyteConfig } from './config.js';
-import { YugabyteProfile, yugabyteSeries } from './profile.js';
+import { wholeCpus, YugabyteProfile, yugabyteSeries } from './profile.js';
 
 const config = (c: Record<string, unknown> = {}) => Value.Default(YugabyteConfigSchema, structuredClone(c)) as YugabyteConfig;
 const req = (spec: Partial<ServerSpec> = {}, name = 'db'): ServerRequest => ({ namespace: 'ns', name, uid: 'u', spec: { credentialsSecret: 'x', ...spec }, state: {} });
@@ -68,5 +68,15 @@ describe('config', () => {
 describe('YugabyteDB release series', () => {
   it('is the first two parts of the version', () => {
     expect(['2.13.0.0-b42', '2024.2.1.0-b185', '2025.1.0.0-b1', 'latest'].map(yugabyteSeries)).toEqual(['2.13', '2024.2', '2025.1', undefined]);
+  });
+  it('writes CPUs as numbers (the chart ceils the request into --num_cpus) and disables the yugabyted-ui sidecar', () => {
+    expect([wholeCpus('1000m'), wholeCpus('500m'), wholeCpus('1500m'), wholeCpus('2'), wholeCpus(2), wholeCpus('250m')]).toEqual(['1', '0.5', '1.5', '2', '2', '0.25']);
+    const p = new YugabyteProfile(config({ classes: { s: { master: { cpu: '1000m', memory: '1Gi' }, tserver: { cpu: '2000m', memory: '2Gi' } } }, default_class: 's' }));
+    const { values } = p.values(req({ size: { class: 's' } }));
+    expect(values['resource']).toMatchObject({ master: { requests: { cpu: '1' } }, tserver: { requests: { cpu: '2' }, limits: { cpu: '2' } } });
+    expect(p.values(req({ size: { cpu: '750m' as never } })).values['resource']).toMatchObject({ tserver: { requests: { cpu: '0.75' } } });
+    expect(values['yugabytedUi']).toEqual({ enabled: false });
+    expect(p.loginReadiness).toBe(true);
+    expect(p.startupAuthGraceMs).toBe(300_000);
   });
 });

@@ -13,6 +13,7 @@ import { terminal, throttled } from '../backend/errors.js';
 import { CONFIGMAP_RESOURCE, SECRET_RESOURCE } from '../kube/resource.js';
 import { silentLogger } from '../observability/logger.js';
 import { ownerRequests } from './controller.js';
+import { assertMayWrite } from './reconcileContext.js';
 import { startManager, type ManagerHandle, type ManagerOptions } from './manager.js';
 import type { Reconciler, ReconcileRequest, ReconcileResult } from './reconciler.js';
 
@@ -202,6 +203,32 @@ describe('leadership safety', () => {
     expect(cancelledAt - lostAt).toBeLessThan(2_000);
     expect(await holder(lease)).toBe('intruder');
   });
+
+  it('a leader paused past its renew deadline refuses Kubernetes writes before its renew loop runs again (write fence)', async () => {
+    const lease = `le-${randomBytes(3).toString('hex')}`;
+    const outcomes: string[] = [];
+    const a = await start('a', options(lease, { leaderElection: { enabled: true, leaseName: lease, leaseDurationSeconds: 4, renewDeadlineSeconds: 3, retryPeriodSeconds: 1 } }), async () => {
+      const check = () => {
+        try {
+          assertMayWrite();
+          return 'allowed';
+        } catch (err) {
+          return (err as Error).message;
+        }
+      };
+      outcomes.push(check());
+      // As if the process were stopped: nothing else runs (no renew), then the reconcile goes on first.
+      const until = Date.now() + 3_500;
+      while (Date.now() < until) { /* paused */ }
+      outcomes.push(check());
+      return {};
+    });
+    await eventually('a leads', () => a.m.isLeader());
+    await createCm(`paused-${lease}`);
+    await eventually('reconciled', () => outcomes.length >= 2);
+    expect(outcomes[0]).toBe('allowed');
+    expect(outcomes[1]).toMatch(/another replica may lead/);
+  }, 30_000);
 
   it('a wall-clock jump neither makes a standby take over nor the leader give up', async () => {
     const lease = `le-${randomBytes(3).toString('hex')}`;

@@ -8,8 +8,8 @@
  * killed replica's open reconcile ends at its kill), which bounds the mutating calls made for one
  * object by two processes at once; for a woken deposed leader, its Kubernetes writes that still
  * reached the API server (409 answers in its log) and those its write fence refused. Target: 0.
- * Not covered: its SQL statements (no fence in core's SQL module yet; they show as a password that
- * changes again after the reset converged, i.e. a long converge time).
+ * Not counted: its SQL statements (core's SQL sessions pass the same fence; a statement that slipped
+ * through would show as a password changed again after the reset converged: a long converge time).
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';

@@ -3,17 +3,13 @@
  * name, so its installs are adopted), admin password from `auth.existingSecret`.
  */
 import type { Endpoint, Problem, ServerRequest } from '@hybridcloud-postgresql/core';
-import { chartReference, pickClass, type ChartProfile, type LegacyComparison, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
+import { asString, chartReference, pickClass, valuesImageTagAt, valueAt, withImageTagAt, type ChartProfile, type LegacyComparison, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
 import { DEFAULT_CHART, type BitnamiConfig } from './config.js';
 
 /** Key the chart reads the postgres password from (auth.secretKeys.adminPasswordKey default). */
 export const ADMIN_PASSWORD_KEY = 'postgres-password';
 
-function get(obj: unknown, path: string[]): unknown {
-  let cur = obj;
-  for (const k of path) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined;
-  return cur;
-}
+const get = valueAt;
 
 /** '14.5.0-debian-11-r14' → '14', '16' → '16', '9.6.24' → '9.6' (before 10 the major had two parts). */
 export function postgresMajor(version: string): string | undefined {
@@ -22,7 +18,7 @@ export function postgresMajor(version: string): string | undefined {
   return Number(m[1]) < 10 && m[2] !== undefined ? `${m[1]}.${m[2]}` : m[1];
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+const str = asString;
 
 /** Values of the Python operator: the password in global.postgresql.auth, no existingSecret. */
 function isPythonRelease(live?: LiveRelease): boolean {
@@ -157,13 +153,11 @@ export class BitnamiProfile implements ChartProfile {
   }
 
   valuesImageTag(values: Record<string, unknown>): string | undefined {
-    return str(get(values, ['image', 'tag']));
+    return valuesImageTagAt(values, 'image');
   }
 
   withImageTag(values: Record<string, unknown>, tag: string): Record<string, unknown> {
-    const out = structuredClone(values);
-    out['image'] = { ...((out['image'] as Record<string, unknown> | undefined) ?? {}), tag };
-    return out;
+    return withImageTagAt(values, 'image', tag);
   }
 
   /**

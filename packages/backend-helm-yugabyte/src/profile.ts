@@ -10,7 +10,7 @@
  * (yugabyte/yugabyte) itself over YSQL once the tablet servers are ready.
  */
 import type { Endpoint, Problem, ServerRequest } from '@hybridcloud-postgresql/core';
-import { chartReference, pickClass, type ChartProfile, type LegacyComparison, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
+import { asString, chartReference, pickClass, valuesImageTagAt, valueAt, withImageTagAt, type ChartProfile, type LegacyComparison, type LiveRelease, type RenderedValues } from '@hybridcloud-postgresql/helm-common';
 import { DEFAULT_CHART, type YugabyteConfig } from './config.js';
 
 export const YSQL_PASSWORD_KEY = 'ysqlPassword';
@@ -24,13 +24,9 @@ export function yugabyteSeries(version: string): string | undefined {
   return m ? `${m[1]}.${m[2]}` : undefined;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
+const str = asString;
 
-function get(obj: unknown, path: string[]): unknown {
-  let cur = obj;
-  for (const k of path) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[k] : undefined;
-  return cur;
-}
+const get = valueAt;
 
 /** Values of the Python operator: the YSQL password in the values, no passwordSecretName. */
 function isPythonRelease(live?: LiveRelease): boolean {
@@ -195,13 +191,11 @@ export class YugabyteProfile implements ChartProfile {
   }
 
   valuesImageTag(values: Record<string, unknown>): string | undefined {
-    return str(get(values, ['Image', 'tag']));
+    return valuesImageTagAt(values, 'Image');
   }
 
   withImageTag(values: Record<string, unknown>, tag: string): Record<string, unknown> {
-    const out = structuredClone(values);
-    out['Image'] = { ...((out['Image'] as Record<string, unknown> | undefined) ?? {}), tag };
-    return out;
+    return withImageTagAt(values, 'Image', tag);
   }
 
   /**

@@ -6,3 +6,4 @@ export * from './chartProfile.js';
 export * from './helmServerBackend.js';
 export * from './stableJson.js';
 export * from './config.js';
+export * from './values.js';

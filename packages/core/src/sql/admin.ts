@@ -77,43 +77,44 @@ export class SqlAdmin {
   constructor(readonly pools: PoolManager = new PoolManager()) {}
 
   /** Runs one statement on the admin pool; errors are classified (retryable / terminal). */
-  private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(conn: Connection, doing: string, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pools.pool(conn).connect();
-    } catch (err) {
-      throw classifyPgError(err, doing);
-    }
-    const session = bindSession(client);
-    try {
-      return await client.query<R>(text, values);
-    } catch (err) {
-      throw classifyPgError(session.cancelled() ?? err, doing);
-    } finally {
-      // A session cut short (cancelled, fenced) never goes back to the pool.
-      client.release(session.end());
-    }
+  private run<R extends pg.QueryResultRow = pg.QueryResultRow>(conn: Connection, doing: string, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return this.session(conn, doing, (client) => client.query<R>(text, values));
   }
 
   /** Runs statements in one transaction on a pooled admin session (CREATE ROLE and its marker together). */
-  private async transaction<T>(conn: Connection, doing: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private transaction<T>(conn: Connection, doing: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.session(
+      conn,
+      doing,
+      async (client) => {
+        await client.query('BEGIN');
+        const out = await fn(client);
+        await client.query('COMMIT');
+        return out;
+      },
+      async (client) => void (await client.query('ROLLBACK').catch(() => undefined)),
+    );
+  }
+
+  /**
+   * A pooled admin session tied to the running reconcile (bindSession); errors are classified, and
+   * a session cut short (cancelled, fenced) never goes back to the pool.
+   */
+  private async session<T>(conn: Connection, doing: string, fn: (client: pg.PoolClient) => Promise<T>, onError?: (client: pg.PoolClient) => Promise<void>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pools.pool(conn).connect();
     } catch (err) {
       throw classifyPgError(err, doing);
     }
-    const session = bindSession(client);
+    const bound = bindSession(client);
     try {
-      await client.query('BEGIN');
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
+      return await fn(client);
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw classifyPgError(session.cancelled() ?? err, doing);
+      await onError?.(client);
+      throw classifyPgError(bound.cancelled() ?? err, doing);
     } finally {
-      client.release(session.end());
+      client.release(bound.end());
     }
   }
 

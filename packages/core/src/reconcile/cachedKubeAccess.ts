@@ -32,9 +32,6 @@ const copy = <T>(o: KubernetesObject | undefined): T | undefined => (o ? (struct
 
 export class CachedKubeAccess implements KubeAccess {
   private sources: CacheSources = {};
-  /** Reads answered from the caches and from the API server (for tests and the benchmark). */
-  readonly stats = { cached: 0, live: 0 };
-
   constructor(private readonly live: KubeAccess) {}
 
   /** Called once the manager made its informers; before that every read is live. */
@@ -48,33 +45,26 @@ export class CachedKubeAccess implements KubeAccess {
 
   async getServer(namespace: string, name: string): Promise<PostgreSQLServer | undefined> {
     const s = this.sources.servers;
-    if (this.synced(s)) return this.hit(copy<PostgreSQLServer>(s.get(namespace, name)));
-    this.stats.live++;
+    if (this.synced(s)) return copy<PostgreSQLServer>(s.get(namespace, name));
     return this.live.getServer(namespace, name);
   }
 
   async getDatabase(namespace: string, name: string): Promise<PostgreSQLDatabase | undefined> {
     const s = this.sources.databases;
-    if (this.synced(s)) return this.hit(copy<PostgreSQLDatabase>(s.get(namespace, name)));
-    this.stats.live++;
+    if (this.synced(s)) return copy<PostgreSQLDatabase>(s.get(namespace, name));
     return this.live.getDatabase(namespace, name);
   }
 
   async listDatabases(namespace: string): Promise<PostgreSQLDatabase[]> {
     const s = this.sources.databases;
-    if (this.synced(s)) {
-      this.stats.cached++;
-      return s.list(namespace).map((o) => copy<PostgreSQLDatabase>(o)!);
-    }
-    this.stats.live++;
+    if (this.synced(s)) return s.list(namespace).map((o) => copy<PostgreSQLDatabase>(o)!);
     return this.live.listDatabases(namespace);
   }
 
   async getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     const s = this.sources.secrets;
     const cached = this.synced(s) ? s.get(namespace, name) : undefined;
-    if (cached) return this.hit(copy<V1Secret>(cached));
-    this.stats.live++;
+    if (cached) return copy<V1Secret>(cached);
     return this.live.getSecret(namespace, name);
   }
 
@@ -89,10 +79,5 @@ export class CachedKubeAccess implements KubeAccess {
   }
   deleteSecret(namespace: string, name: string): Promise<void> {
     return this.live.deleteSecret(namespace, name);
-  }
-
-  private hit<T>(v: T): T {
-    this.stats.cached++;
-    return v;
   }
 }

@@ -37,7 +37,6 @@ interface ServerContext {
   request: ServerRequest;
   endpoint: Endpoint;
   admin: AdminConnection;
-  secrets: string[];
 }
 
 export class DatabaseReconciler implements Reconciler {
@@ -120,7 +119,7 @@ export class DatabaseReconciler implements Reconciler {
       const at = await this.d.resolver.resolve({ namespace: server.metadata.namespace, name: server.metadata.name, backend: backendId }, endpoint);
       admin = { host: at.host, port: at.port, user: endpoint.adminUsername, password: adminSecret['password']!, database: endpoint.adminDatabase ?? 'postgres', ssl: !['disable', 'allow', 'prefer'].includes(endpoint.sslmode), sslmode: endpoint.sslmode };
     }
-    return { server, backendId, backend, request, endpoint, admin, secrets: [] };
+    return { server, backendId, backend, request, endpoint, admin };
   }
 
   private async apply(obj: PostgreSQLDatabase, secrets: string[]): Promise<ReconcileResult> {

@@ -5,11 +5,12 @@
  * `jdbc-uri`. Secrets are owned by their CR (controller reference), labelled as ours, and written
  * only when the decoded content changes.
  *
- * Crash safety: a new password is first stored under PENDING_PASSWORD_KEY in this same Secret
- * (in the CR's namespace, owned by the CR), then applied, then promoted to `password`. A crash at
- * any point leaves it recoverable: a pending password found on the next reconcile is applied
- * again (idempotent) and promoted. The original kept it in a temporary Secret in the operator
- * namespace, whose name was truncated to 63 characters and could collide.
+ * A credentials Secret that exists is complete: it is created, and replaced, only whole. A new
+ * password waits in a separate pending Secret owned by the CR until it works (see
+ * reconcile/passwords.ts), so a crash at any point leaves it recoverable. PENDING_PASSWORD_KEY is
+ * where versions before that kept it inside this Secret: still read, removed by the next write.
+ * The original kept it in a temporary Secret in the operator namespace, whose name was truncated
+ * to 63 characters and could collide.
  */
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 
@@ -74,7 +75,7 @@ export function foreignController(secret: V1Secret | undefined, owner: Owner): V
   return ctl && ctl.uid !== owner.uid ? ctl : undefined;
 }
 
-/** The password stored in a Secret: pending first (it is the one being applied). */
+/** The passwords a credentials Secret holds (`pending`: an older version's pending-password key). */
 export function storedPasswords(secret: V1Secret | undefined): { current?: string; pending?: string } {
   const data = decodeSecret(secret);
   const out: { current?: string; pending?: string } = {};

@@ -18,6 +18,8 @@ describe('reconcile helpers', () => {
 
   it('redacts every known secret from messages', () => {
     expect(redact('login as bob with s3cr3t-pw failed (s3cr3t-pw)', ['s3cr3t-pw', undefined])).toBe('login as bob with [REDACTED] failed ([REDACTED])');
+    // Kubernetes errors quote Secret data base64-encoded.
+    expect(redact(`denied: password=${Buffer.from('s3cr3t-pw').toString('base64')}`, ['s3cr3t-pw'])).toBe('denied: password=[REDACTED]');
   });
 
   it('remembers warnings per generation', () => {

@@ -131,10 +131,17 @@ export async function removeActionLabel(kube: KubeAccess, kind: Kind, obj: AnyRe
   await kube.patchMetadata(kind, obj.metadata.namespace, obj.metadata.name, { labels: { [ACTION_LABEL]: null } });
 }
 
-/** Replaces every known secret in a message (a driver or cloud error could echo one). */
+/**
+ * Replaces every known secret in a message (a driver or cloud error could echo one), also in
+ * base64: a Kubernetes error (an admission webhook or policy refusing a Secret) quotes Secret data
+ * as the API server holds it.
+ */
 export function redact(message: string, secrets: ReadonlyArray<string | undefined>): string {
   let out = message;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[REDACTED]');
+  for (const s of secrets) {
+    if (!s || s.length < 4) continue;
+    for (const form of [s, Buffer.from(s, 'utf8').toString('base64')]) out = out.split(form).join('[REDACTED]');
+  }
   return out;
 }
 

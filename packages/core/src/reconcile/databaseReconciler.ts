@@ -2,7 +2,7 @@
  * PostgreSQLDatabase reconcile: wait for the server (Ready=False ServerNotReady; the controller
  * re-queues databases when their server changes, no fixed sleeps), then role, database, owner,
  * grants and extensions inside the database, then the credentials Secret. The password is stored
- * (pending) before the role gets it. Deletion drops database and role unless the backend keeps
+ * (pending, in a Secret of its own) before the role gets it. Deletion drops database and role unless the backend keeps
  * them (fake deletion), then removes the finalizer.
  */
 import type { PostgreSQLDatabase, PostgreSQLServer, ResourceStatus } from '../api/schema.js';
@@ -10,7 +10,7 @@ import type { AdminConnection, Backend, DatabaseRequest, Endpoint, Op, ServerReq
 import { rolePasswordFormat } from '../backend/contract.js';
 import { BackendError, classifyError, terminal } from '../backend/errors.js';
 import type { ReconcileRequest, ReconcileResult, Reconciler } from '../controller/reconciler.js';
-import { credentialsData, decodeSecret, desiredSecret, foreignController, PENDING_PASSWORD_KEY, storedPasswords } from '../credentials/secret.js';
+import { credentialsData, decodeSecret, foreignController } from '../credentials/secret.js';
 import { assertIdentifier, databaseNameFor } from '../sql/names.js';
 import { claimFor } from './adoption.js';
 import {
@@ -19,6 +19,7 @@ import {
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
 import { isConflict } from './kubeAccess.js';
+import { deletePending, readPasswords, storePending, writeCredentials } from './passwords.js';
 import { nextStatus, readyCondition, sameStatus, statusPatch, type Observed } from './status.js';
 
 const RESERVED_DATABASES = new Set(['postgres', 'template0', 'template1']);
@@ -147,17 +148,21 @@ export class DatabaseReconciler implements Reconciler {
     const dialect = hooks.dialect ?? 'postgresql';
     const op = makeOp(this.opDeps(), 'database', obj, ctx.backendId);
 
-    // Password first: stored (pending) in the database's own Secret before the role gets it.
+    // Password first: stored in the pending Secret before the role gets it; the credentials
+    // Secret is written only whole, once the role has the password (reconcile/passwords.ts).
     const secretName = obj.spec.credentialsSecret;
-    let secret = await kube.getSecret(obj.metadata.namespace, secretName);
+    const secret = await kube.getSecret(obj.metadata.namespace, secretName);
     const owner = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, uid: obj.metadata.uid ?? '' };
     const foreign = foreignController(secret, owner);
     if (foreign) throw terminal('SecretConflict', `Secret ${secretName} belongs to ${foreign.kind} ${foreign.name}; choose another spec.credentialsSecret`);
     const unclaimed = unclaimedSecretProblem(secret, obj, secretName);
     if (unclaimed) throw terminal('SecretConflict', unclaimed);
-    const stored = storedPasswords(secret);
+    const stored = await readPasswords(kube, obj.metadata.namespace, owner, secret);
     const current = stored.current;
     let pending = stored.pending;
+    let pendingSecret = stored.pendingSecret;
+    // Redacted from here on: whatever follows may fail with a message that echoes a password.
+    secrets.push(...[current, pending].filter((s): s is string => !!s));
     const action = obj.metadata.labels?.[ACTION_LABEL];
     const resetRequested = action === RESET_PASSWORD;
     if (action !== undefined && !resetRequested) {
@@ -166,10 +171,9 @@ export class DatabaseReconciler implements Reconciler {
     }
     if (!pending && (!current || resetRequested)) {
       pending = this.d.generatePassword();
-      const next = desiredSecret(secret, { namespace: obj.metadata.namespace, name: secretName, owner, data: { [PENDING_PASSWORD_KEY]: pending } });
-      if (next) secret = await kube.writeSecret(next);
+      secrets.push(pending);
+      pendingSecret = await storePending(kube, obj.metadata.namespace, owner, pending, pendingSecret);
     }
-    secrets.push(...[current, pending].filter((s): s is string => !!s));
     const password = pending ?? current!;
 
     // Role: an existing role is used only when the operator made it for this object or may adopt
@@ -198,8 +202,7 @@ export class DatabaseReconciler implements Reconciler {
 
     const username = hooks.loginName ? hooks.loginName(ctx.request, db.userName, ctx.endpoint) : db.userName;
     const data = credentialsData({ host: ctx.endpoint.host, port: ctx.endpoint.port, dbname: db.databaseName, username, password, sslmode: ctx.endpoint.sslmode });
-    const next = desiredSecret(secret, { namespace: obj.metadata.namespace, name: secretName, owner, data: { ...data, [PENDING_PASSWORD_KEY]: null } });
-    if (next) await kube.writeSecret(next);
+    await writeCredentials(kube, { namespace: obj.metadata.namespace, name: secretName, owner, existing: secret, data, pendingSecret });
     if (resetRequested) {
       await removeActionLabel(kube, 'database', obj);
       if (pending && current) await record(this.d.events, obj, 'Normal', 'PasswordReset', `Password of role ${db.userName} reset; Secret ${secretName} updated`, this.d.log);
@@ -216,6 +219,7 @@ export class DatabaseReconciler implements Reconciler {
       // Never provisioned (no backend recorded before the first SQL, no kopf marks): nothing to drop.
       await this.dropOnServer(obj, secrets);
     }
+    await deletePending(this.d.kube, obj.metadata.namespace, obj.metadata.uid);
     const secret = await this.d.kube.getSecret(obj.metadata.namespace, obj.spec.credentialsSecret);
     if (secret && (secret.metadata?.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid)) {
       await this.d.kube.deleteSecret(obj.metadata.namespace, obj.spec.credentialsSecret);

@@ -5,3 +5,4 @@ export { WarningMemory, FINALIZER, KOPF_FINALIZER, ACTION_LABEL, RESET_PASSWORD,
 export type { ReconcileDeps } from './deps.js';
 export { createReconcilers, reconcilersFromContainer, type CreateReconcilersOptions } from './factory.js';
 export { ADOPT_ANNOTATION, adoptionAllowed, claimFor } from './adoption.js';
+export { pendingSecretName } from './passwords.js';

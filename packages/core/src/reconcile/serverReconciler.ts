@@ -8,13 +8,14 @@ import type { PostgreSQLServer, ResourceStatus } from '../api/schema.js';
 import type { Backend, Progress, ServerObservation, ServerRequest } from '../backend/contract.js';
 import { BackendError, classifyError, terminal } from '../backend/errors.js';
 import type { ReconcileRequest, ReconcileResult, Reconciler } from '../controller/reconciler.js';
-import { credentialsData, desiredSecret, foreignController, PENDING_PASSWORD_KEY, storedPasswords } from '../credentials/secret.js';
+import { credentialsData, foreignController } from '../credentials/secret.js';
 import {
   ACTION_LABEL, CREATED_WITH_ANNOTATION, DELETION_POLICY_ANNOTATION, ORPHAN_HINT, managedByPythonOperator, ObjectGone, RESET_PASSWORD, ensureFinalizer,
   eventOnTransition, hasFinalizer, makeOp, orphanOnDelete, record, redact, removeActionLabel, removeFinalizer, serverRequest, unclaimedSecretProblem, unsupportedFields,
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
 import { isConflict } from './kubeAccess.js';
+import { deletePending, readPasswords, storePending, writeCredentials } from './passwords.js';
 import { nextStatus, sameStatus, statusPatch, type Observed } from './status.js';
 
 const DEPENDENTS_POLL_MS = 3_000;
@@ -64,17 +65,21 @@ export class ServerReconciler implements Reconciler {
       await record(this.d.events, obj, 'Warning', 'BackendChangeIgnored', notes.join(' '), this.d.log);
     }
 
-    // Password first: stored (pending) before any backend call can use it.
+    // Password first: stored in the pending Secret before any backend call can use it; the
+    // credentials Secret is written only whole, once the password works (reconcile/passwords.ts).
     const secretName = obj.spec.credentialsSecret;
-    let secret = await kube.getSecret(obj.metadata.namespace, secretName);
+    const secret = await kube.getSecret(obj.metadata.namespace, secretName);
     const owner = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, uid: obj.metadata.uid ?? '' };
     const foreign = foreignController(secret, owner);
     if (foreign) throw terminal('SecretConflict', `Secret ${secretName} belongs to ${foreign.kind} ${foreign.name}; choose another spec.credentialsSecret`);
     const unclaimed = unclaimedSecretProblem(secret, obj, secretName);
     if (unclaimed) throw terminal('SecretConflict', unclaimed);
-    const stored = storedPasswords(secret);
+    const stored = await readPasswords(kube, obj.metadata.namespace, owner, secret);
     const current = stored.current;
     let pending = stored.pending;
+    let pendingSecret = stored.pendingSecret;
+    // Redacted from here on: whatever follows may fail with a message that echoes a password.
+    secrets.push(...[current, pending].filter((s): s is string => !!s));
     const action = obj.metadata.labels?.[ACTION_LABEL];
     const resetRequested = action === RESET_PASSWORD;
     if (action !== undefined && !resetRequested) {
@@ -84,10 +89,9 @@ export class ServerReconciler implements Reconciler {
     // A reset whose label removal was lost in a crash resets once more: harmless, nothing is lost.
     if (!pending && (!current || resetRequested)) {
       pending = this.d.generatePassword();
-      const next = desiredSecret(secret, { namespace: obj.metadata.namespace, name: secretName, owner, data: { [PENDING_PASSWORD_KEY]: pending } });
-      if (next) secret = await kube.writeSecret(next);
+      secrets.push(pending);
+      pendingSecret = await storePending(kube, obj.metadata.namespace, owner, pending, pendingSecret);
     }
-    secrets.push(...[current, pending].filter((s): s is string => !!s));
 
     const op = makeOp(this.opDeps(), 'server', obj, res.id, request);
     const seen = await backend.observeServer(op, request);
@@ -107,8 +111,7 @@ export class ServerReconciler implements Reconciler {
     const endpoint = progress.endpoint;
     const password = pending ?? current!;
     const data = credentialsData({ host: endpoint.host, port: endpoint.port, dbname: endpoint.adminDatabase ?? 'postgres', username: endpoint.adminUsername, password, sslmode: endpoint.sslmode });
-    const next = desiredSecret(secret, { namespace: obj.metadata.namespace, name: secretName, owner, data: { ...data, [PENDING_PASSWORD_KEY]: null } });
-    if (next) await kube.writeSecret(next);
+    await writeCredentials(kube, { namespace: obj.metadata.namespace, name: secretName, owner, existing: secret, data, pendingSecret });
     if (obj.metadata.annotations?.[CREATED_WITH_ANNOTATION]) {
       await kube.patchMetadata('server', obj.metadata.namespace, obj.metadata.name, { annotations: { [CREATED_WITH_ANNOTATION]: null } });
     }
@@ -192,6 +195,7 @@ export class ServerReconciler implements Reconciler {
 
   /** Without a garbage collector (or before it runs) the Secret would outlive the server. */
   private async deleteOwnedSecret(obj: PostgreSQLServer): Promise<void> {
+    await deletePending(this.d.kube, obj.metadata.namespace, obj.metadata.uid);
     const secret = await this.d.kube.getSecret(obj.metadata.namespace, obj.spec.credentialsSecret);
     if (!secret) return;
     const ours = (secret.metadata?.ownerReferences ?? []).some((r) => r.uid === obj.metadata.uid);

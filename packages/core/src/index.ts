@@ -32,5 +32,5 @@ export { createResourceInformer, type ResourceInformerOptions } from './controll
 export { Controller, isSettled, meaningfulChange, ownerRequests, type ControllerOptions, type WatchSource } from './controller/controller.js';
 export { ControllerMetrics } from './controller/metrics.js';
 export { LeaderElector, defaultIdentity, type LeaderElectionOptions } from './controller/leaderElection.js';
-export { startManager, startOperator, managerOptionsFromConfig, type ManagerDeps, type ManagerHandle, type ManagerOptions, type ExtraWatch, type StopResult } from './controller/manager.js';
+export { startManager, startOperator, launchOperator, managerOptionsFromConfig, type LaunchedOperator, type ManagerDeps, type ManagerHandle, type ManagerOptions, type ExtraWatch, type StopResult } from './controller/manager.js';
 export { startHealthServer, type HealthServer, type ReadinessCheck } from './observability/healthServer.js';

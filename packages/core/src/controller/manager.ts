@@ -27,6 +27,7 @@ import { ACTION_LABEL } from '../reconcile/common.js';
 import { CachedKubeAccess } from '../reconcile/cachedKubeAccess.js';
 import { reconcilersFromContainer } from '../reconcile/factory.js';
 import { createKubeAccess } from '../reconcile/kubeAccess.js';
+import type { SqlAdmin } from '../sql/admin.js';
 import { Tokens } from '../tokens.js';
 import { Controller, isSettled, ownerRequests, type WatchSource } from './controller.js';
 import type { ObjectInformer } from './informer.js';
@@ -269,17 +270,8 @@ function defaultOnFatal(log: Logger) {
  * operator has stopped (the CLI then closes the backends and exits).
  */
 export async function startOperator(container: DependencyContainer): Promise<StopResult> {
-  const config = container.resolve<OperatorConfig>(Tokens.Config);
   const log = container.resolve<Logger>(Tokens.Logger);
-  const kubeConfig = container.resolve<KubeConfig>(Tokens.KubeConfig);
-  const events = container.isRegistered(Tokens.EventRecorder, true)
-    ? container.resolve<EventRecorder>(Tokens.EventRecorder)
-    : new KubeEventRecorder(kubeConfig, { log });
-  const abort = new AbortController();
-  // Reads from the informer caches once the manager made them (attach below).
-  const kube = new CachedKubeAccess(createKubeAccess(kubeConfig));
-  const { server, database, sql } = reconcilersFromContainer(container, { events, signal: abort.signal, kube });
-  const options = managerOptionsFromConfig(config);
+  const { handle, abort, sql } = await launchOperator(container);
 
   // Exit code if the hard timer has to end the process: 1 while the stop itself hangs.
   let exitCode = 1;
@@ -291,32 +283,6 @@ export async function startOperator(container: DependencyContainer): Promise<Sto
       process.exit(exitCode);
     }, 10_000).unref();
   };
-
-  // Our credentials Secrets (labelled by us) re-queue their owner when they change or go, so a
-  // deleted or edited Secret is repaired at once, not at the next resync. Other Secrets are never
-  // cached. Watching needs list/watch on Secrets, which the chart grants only when asked
-  // (rbac.watchSecrets): without it the resync repairs them.
-  const watchSecrets = await mayListAndWatch(kubeConfig, SECRET_RESOURCE, options.watchNamespaces);
-  const secretWatches: ExtraWatch[] = watchSecrets
-    ? [SERVER_RESOURCE.kind, DATABASE_RESOURCE.kind].map((kind) => ({ kind, resource: SECRET_RESOURCE, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, map: ownerRequests(kind) }))
-    : [];
-  log.info({ watchSecrets }, watchSecrets ? 'credentials Secrets are watched: a deleted Secret is rewritten at once' : 'no list/watch permission on Secrets: a deleted credentials Secret is rewritten at the next resync');
-  const handle = await startManager({
-    kubeConfig,
-    logger: log,
-    options,
-    reconcilers: [server, database],
-    workAbort: abort,
-    watches: secretWatches,
-    // Not process.exit here: startOperator returns { fatal: true } and the CLI exits 1 after
-    // closing the backends.
-    onFatal: () => undefined,
-  });
-  kube.attach({
-    servers: handle.informers.get(SERVER_RESOURCE.kind),
-    databases: handle.informers.get(DATABASE_RESOURCE.kind),
-    ...(secretWatches.length ? { secrets: [...handle.informers.entries()].find(([name]) => name.startsWith('secrets-watch-'))?.[1] } : {}),
-  });
   const onSignal = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'shutting down');
     armHardExit();
@@ -336,6 +302,59 @@ export async function startOperator(container: DependencyContainer): Promise<Sto
   // fresh candidate; the hard timer covers anything that would keep the process alive.
   exitCode = result.fatal ? 1 : 0;
   return result;
+}
+
+/** A running operator without process-level handling (signals, exit), for startOperator and the testkit. */
+export interface LaunchedOperator {
+  handle: ManagerHandle;
+  /** The work abort: aborting it stops every running reconcile and backend call at once. */
+  abort: AbortController;
+  sql: SqlAdmin;
+}
+
+/**
+ * Everything startOperator runs, built from the DI container: reconcilers reading the informer
+ * caches, the manager, the Secret watches. `options` replaces manager options from the config.
+ */
+export async function launchOperator(container: DependencyContainer, options: Partial<ManagerOptions> = {}): Promise<LaunchedOperator> {
+  const config = container.resolve<OperatorConfig>(Tokens.Config);
+  const log = container.resolve<Logger>(Tokens.Logger);
+  const kubeConfig = container.resolve<KubeConfig>(Tokens.KubeConfig);
+  const events = container.isRegistered(Tokens.EventRecorder, true)
+    ? container.resolve<EventRecorder>(Tokens.EventRecorder)
+    : new KubeEventRecorder(kubeConfig, { log });
+  const abort = new AbortController();
+  // Reads from the informer caches once the manager made them (attach below).
+  const kube = new CachedKubeAccess(createKubeAccess(kubeConfig));
+  const { server, database, sql } = reconcilersFromContainer(container, { events, signal: abort.signal, kube });
+  const managerOptions = { ...managerOptionsFromConfig(config), ...options };
+
+  // Our credentials Secrets (labelled by us) re-queue their owner when they change or go, so a
+  // deleted or edited Secret is repaired at once, not at the next resync. Other Secrets are never
+  // cached. Watching needs list/watch on Secrets, which the chart grants only when asked
+  // (rbac.watchSecrets): without it the resync repairs them.
+  const watchSecrets = await mayListAndWatch(kubeConfig, SECRET_RESOURCE, managerOptions.watchNamespaces);
+  const secretWatches: ExtraWatch[] = watchSecrets
+    ? [SERVER_RESOURCE.kind, DATABASE_RESOURCE.kind].map((kind) => ({ kind, resource: SECRET_RESOURCE, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, map: ownerRequests(kind) }))
+    : [];
+  log.info({ watchSecrets }, watchSecrets ? 'credentials Secrets are watched: a deleted Secret is rewritten at once' : 'no list/watch permission on Secrets: a deleted credentials Secret is rewritten at the next resync');
+  const handle = await startManager({
+    kubeConfig,
+    logger: log,
+    options: managerOptions,
+    reconcilers: [server, database],
+    workAbort: abort,
+    watches: secretWatches,
+    // Not process.exit here: startOperator returns { fatal: true } and the CLI exits 1 after
+    // closing the backends.
+    onFatal: () => undefined,
+  });
+  kube.attach({
+    servers: handle.informers.get(SERVER_RESOURCE.kind),
+    databases: handle.informers.get(DATABASE_RESOURCE.kind),
+    ...(secretWatches.length ? { secrets: [...handle.informers.entries()].find(([name]) => name.startsWith('secrets-watch-'))?.[1] } : {}),
+  });
+  return { handle, abort, sql };
 }
 
 /** SelfSubjectAccessReview: may this identity list and watch `resource` in every watched namespace? */

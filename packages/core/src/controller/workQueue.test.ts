@@ -203,6 +203,30 @@ describe('WorkQueue', () => {
     expect(gaps.slice(1)).toEqual([2000, 4000, 8000, 10000, 10000, 10000, 10000, 10000, 10000, 10000]);
   });
 
+  it("a throttled key waits for its Retry-After even when events add it meanwhile (its own writes during the run included)", async () => {
+    const t = new FakeTimers();
+    const c = controllable();
+    const q = new WorkQueue({ concurrency: 1, process: c.process(t), timers: t, backoff: noJitter });
+    q.start();
+    q.add('a');
+    await flush();
+    q.add('a'); // the run's own finalizer patch comes back as a watch event while it runs
+    c.runs[0]!.finish({ kind: 'retry', afterMs: 5_000 });
+    await t.advance(1_000);
+    q.add('a'); // and another event a second later
+    await t.advance(3_900);
+    expect(c.runs).toHaveLength(1);
+    await t.advance(200);
+    expect(c.runs).toHaveLength(2);
+    expect(c.runs[1]!.at - c.runs[0]!.at).toBe(5_000);
+    // Once it ran, events are immediate again.
+    c.runs[1]!.finish();
+    await flush();
+    q.add('a');
+    await flush();
+    expect(c.runs).toHaveLength(3);
+  });
+
   it('drop forgets the key: no retry until it is added again', async () => {
     const t = new FakeTimers();
     const p = immediate(t, () => ({ kind: 'drop' }));

@@ -6,6 +6,9 @@
  *    dirty, and it runs again right after the current run ends;
  *  - a failed key is retried after a per-key exponential backoff with jitter; success forgets it;
  *  - a delayed add (`addAfter`) keeps only the earliest due time per key;
+ *  - a throttled key (`retry` with `afterMs`: the cloud's Retry-After) does not run before that
+ *    time, whatever adds it meanwhile: our own writes during the failed run (finalizer, status)
+ *    and other events would otherwise send the next call at once to a cloud that asked us to wait;
  *  - at most `concurrency` keys run at once, and every run takes a token from the (shared) bucket;
  *  - shutDown() stops dispatching, drops what is waiting and waits (with a deadline) for runs
  *    in flight.
@@ -79,6 +82,8 @@ export class WorkQueue {
   /** Keys added while processing → absolute time they should run again. */
   private readonly dirty = new Map<string, number>();
   private readonly delayed = new Map<string, { at: number; handle: TimerHandle }>();
+  /** Throttled keys → the time before which they must not run (Retry-After). */
+  private readonly holdUntil = new Map<string, number>();
   private readonly backoff: KeyedBackoff;
   private readonly timers: Timers;
   private wake: TimerHandle | undefined;
@@ -126,6 +131,12 @@ export class WorkQueue {
 
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
+    const hold = this.holdUntil.get(key);
+    if (hold !== undefined) {
+      const left = hold - this.timers.now();
+      if (left > 0) ms = Math.max(ms, left);
+      else this.holdUntil.delete(key);
+    }
     const at = this.timers.now() + Math.max(0, ms);
     if (this.processing.has(key)) {
       const prev = this.dirty.get(key);
@@ -174,6 +185,7 @@ export class WorkQueue {
     this.delayed.clear();
     this.ready.clear();
     this.dirty.clear();
+    this.holdUntil.clear();
     if (this.processing.size === 0) {
       this.notifyIdle();
       return true;
@@ -212,6 +224,7 @@ export class WorkQueue {
         return;
       }
       const key = this.ready.shift()!;
+      this.holdUntil.delete(key);
       this.processing.add(key);
       void this.run(key);
     }
@@ -242,6 +255,7 @@ export class WorkQueue {
         case 'retry': {
           // Count throttling as a failure too, so a later plain error keeps backing off.
           const delay = this.backoff.next(key);
+          if (outcome.afterMs !== undefined) this.holdUntil.set(key, this.timers.now() + outcome.afterMs);
           this.addAfter(key, outcome.afterMs ?? delay);
           break;
         }

@@ -21,7 +21,7 @@ import { CoreV1Api, CustomObjectsApi, setHeaderOptions, type KubeConfig } from '
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createReconcilers, decodeSecret, generatePassword, GROUP, LoadedBackendRegistry, PINNED_SESSION_OPTIONS, silentLogger, VERSION,
+  createReconcilers, decodeSecret, generatePassword, GROUP, LoadedBackendRegistry, pendingSecretName, PINNED_SESSION_OPTIONS, silentLogger, VERSION,
   type PostgreSQLDatabase,
 } from '@hybridcloud-postgresql/core';
 import { reconcileUntil, TestEventRecorder } from '@hybridcloud-postgresql/core/testing';
@@ -571,8 +571,9 @@ describe.each(VARIANTS)('tenant attacks, $label', (variant) => {
     await step('reset-password', async () => {
       await resetPassword(a.cr);
       const aNow = await secretData(a.secret);
-      // A reconcile that failed after the role got its new password keeps it as pending in the Secret.
-      a.password = aNow['pending-password'] ?? aNow['password'] ?? a.password;
+      // A reconcile that failed after the role got its new password keeps it in the pending Secret.
+      const pending = (await secretData(pendingSecretName((await getDb(a.cr)).metadata.uid!)))['password'];
+      a.password = pending ?? aNow['password'] ?? a.password;
     });
     await step('neighbour resync', () => resync(b.cr));
     await step('second tenant', async () => {

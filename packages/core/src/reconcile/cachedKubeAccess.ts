@@ -5,6 +5,12 @@
  * resourceVersion of what was read (finalizers, Secrets), so a decision taken on a stale cache
  * ends in a 409 and a requeue, never in a lost update.
  *
+ * Our own writes are read back (read-your-writes): after a write the object is read live until
+ * the cache has caught up with the resourceVersion the write returned. Without it a reconcile that
+ * runs right after our own write (another event queued it) decides on the object as it was before
+ * that write: it saw the reset-password label we had just removed and reset the password a second
+ * time (found by the testkit's crash check), with the Secret briefly not matching the server.
+ *
  * Until the caches are attached and synced (and for anything they cannot answer) reads go live:
  * the Secret cache holds only Secrets labelled as ours, so a name it does not know may still be
  * someone else's Secret and is read from the API server.
@@ -30,9 +36,34 @@ export interface CacheSources {
 /** Reconcilers mutate what they read (status, annotations): never the cached object itself. */
 const copy = <T>(o: KubernetesObject | undefined): T | undefined => (o ? (structuredClone(o) as T) : undefined);
 
+type Written = { kind: Kind | 'secret'; namespace: string; name: string };
+const keyOf = (w: Written) => `${w.kind}/${w.namespace}/${w.name}`;
+const isCount = (rv: string | undefined): rv is string => !!rv && /^\d+$/.test(rv);
+
 export class CachedKubeAccess implements KubeAccess {
   private sources: CacheSources = {};
+  /** Objects we wrote whose write the cache may not show yet → the resourceVersion written (null: deleted). */
+  private readonly written = new Map<string, string | null>();
   constructor(private readonly live: KubeAccess) {}
+
+  private remember(w: Written, result: unknown): void {
+    const rv = (result as KubernetesObject | undefined)?.metadata?.resourceVersion;
+    if (rv) this.written.set(keyOf(w), rv);
+    else this.written.delete(keyOf(w));
+  }
+
+  /** Whether the cache shows our last write of the object (then the note is dropped). */
+  private current(w: Written, cached: KubernetesObject | undefined): boolean {
+    const key = keyOf(w);
+    if (!this.written.has(key)) return true;
+    const want = this.written.get(key);
+    const have = cached?.metadata?.resourceVersion;
+    // Not in the cache: gone (we never create CRs; a Secret the cache lacks is read live anyway).
+    // resourceVersions are opaque, but etcd's are counters: a later one means the cache moved past our write.
+    const caughtUp = !cached || (want !== null && (have === want || (isCount(have) && isCount(want) && BigInt(have) >= BigInt(want))));
+    if (caughtUp) this.written.delete(key);
+    return caughtUp;
+  }
 
   /** Called once the manager made its informers; before that every read is live. */
   attach(sources: CacheSources): void {
@@ -45,13 +76,19 @@ export class CachedKubeAccess implements KubeAccess {
 
   async getServer(namespace: string, name: string): Promise<PostgreSQLServer | undefined> {
     const s = this.sources.servers;
-    if (this.synced(s)) return copy<PostgreSQLServer>(s.get(namespace, name));
+    if (this.synced(s)) {
+      const cached = s.get(namespace, name);
+      if (this.current({ kind: 'server', namespace, name }, cached)) return copy<PostgreSQLServer>(cached);
+    }
     return this.live.getServer(namespace, name);
   }
 
   async getDatabase(namespace: string, name: string): Promise<PostgreSQLDatabase | undefined> {
     const s = this.sources.databases;
-    if (this.synced(s)) return copy<PostgreSQLDatabase>(s.get(namespace, name));
+    if (this.synced(s)) {
+      const cached = s.get(namespace, name);
+      if (this.current({ kind: 'database', namespace, name }, cached)) return copy<PostgreSQLDatabase>(cached);
+    }
     return this.live.getDatabase(namespace, name);
   }
 
@@ -64,20 +101,28 @@ export class CachedKubeAccess implements KubeAccess {
   async getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     const s = this.sources.secrets;
     const cached = this.synced(s) ? s.get(namespace, name) : undefined;
-    if (cached) return copy<V1Secret>(cached);
+    if (cached && this.current({ kind: 'secret', namespace, name }, cached)) return copy<V1Secret>(cached);
     return this.live.getSecret(namespace, name);
   }
 
-  patchMetadata<T extends AnyResource>(kind: Kind, namespace: string, name: string, patch: MetadataPatch): Promise<T | undefined> {
-    return this.live.patchMetadata<T>(kind, namespace, name, patch);
+  async patchMetadata<T extends AnyResource>(kind: Kind, namespace: string, name: string, patch: MetadataPatch): Promise<T | undefined> {
+    const result = await this.live.patchMetadata<T>(kind, namespace, name, patch);
+    if (result) this.remember({ kind, namespace, name }, result);
+    else this.written.set(keyOf({ kind, namespace, name }), null);
+    return result;
   }
-  patchStatus(kind: Kind, namespace: string, name: string, status: ResourceStatus): Promise<void> {
-    return this.live.patchStatus(kind, namespace, name, status);
+  async patchStatus(kind: Kind, namespace: string, name: string, status: ResourceStatus): Promise<AnyResource | void> {
+    const result = await this.live.patchStatus(kind, namespace, name, status);
+    this.remember({ kind, namespace, name }, result);
+    return result;
   }
-  writeSecret(secret: V1Secret): Promise<V1Secret> {
-    return this.live.writeSecret(secret);
+  async writeSecret(secret: V1Secret): Promise<V1Secret> {
+    const result = await this.live.writeSecret(secret);
+    this.remember({ kind: 'secret', namespace: secret.metadata?.namespace ?? '', name: secret.metadata?.name ?? '' }, result);
+    return result;
   }
-  deleteSecret(namespace: string, name: string): Promise<void> {
-    return this.live.deleteSecret(namespace, name);
+  async deleteSecret(namespace: string, name: string): Promise<void> {
+    await this.live.deleteSecret(namespace, name);
+    this.written.set(keyOf({ kind: 'secret', namespace, name }), null);
   }
 }

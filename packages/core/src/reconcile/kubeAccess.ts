@@ -25,7 +25,7 @@ export interface KubeAccess {
   /** Merge-patches metadata; returns the updated object (undefined when it is gone). */
   patchMetadata<T extends AnyResource>(kind: Kind, namespace: string, name: string, patch: MetadataPatch): Promise<T | undefined>;
   /** Merge-patches the status subresource. */
-  patchStatus(kind: Kind, namespace: string, name: string, status: ResourceStatus): Promise<void>;
+  patchStatus(kind: Kind, namespace: string, name: string, status: ResourceStatus): Promise<AnyResource | void>;
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined>;
   /** Creates, or replaces when metadata.resourceVersion is set (optimistic concurrency). */
   writeSecret(secret: V1Secret): Promise<V1Secret>;
@@ -64,9 +64,7 @@ export function createKubeAccess(kc: KubeConfig, http: KubeHttp = new KubeHttp(k
       return (await http.request<{ items: PostgreSQLDatabase[] }>('GET', crPath('database', namespace))).items;
     },
     patchMetadata: (kind, namespace, name, patch) => orUndefined(http.request('PATCH', crPath(kind, namespace, name), { metadata: patch }, MERGE)),
-    async patchStatus(kind, namespace, name, status) {
-      await http.request('PATCH', `${crPath(kind, namespace, name)}/status`, { status }, MERGE);
-    },
+    patchStatus: (kind, namespace, name, status) => http.request<AnyResource>('PATCH', `${crPath(kind, namespace, name)}/status`, { status }, MERGE),
     getSecret: (namespace, name) => orUndefined(http.request<V1Secret>('GET', secretPath(namespace, name))),
     async writeSecret(secret) {
       const namespace = secret.metadata!.namespace!;

@@ -352,7 +352,6 @@ export function describeBackendConformance(o: ConformanceOptions): void {
       expect(points, 'a lifecycle makes mutating calls').toBeGreaterThan(0);
       const max = Math.min(points, o.maxCrashPoints ?? points);
       for (let k = 1; k <= max; k++) {
-        const n = s.log.calls.length;
         await explain(`life-${k}`, () => lifecycle(`life-${k}`, k));
         // A lifecycle may take fewer calls than the reference (a retry less): then no crash was due.
         s.op.recording.crash = undefined;

@@ -233,6 +233,30 @@ describe('a credentials Secret that exists is complete', () => {
     expect(await readSecret(pendingSecretName(db.metadata.uid!))).toBeUndefined();
   });
 
+  it('a reconcile on a stale read (the informer cache has not seen the last reset finish) does not reset again', async () => {
+    const rec = operator();
+    await serverReady(rec, 'cached');
+    await dbReady(rec, 'cached-db', 'cached');
+    await co.patchNamespacedCustomObject({ ...ref('postgresqldatabases'), name: 'cached-db', body: { metadata: { labels: { 'operator/action': 'reset-password' } } } }, MERGE);
+    const staleCr = await getDb('cached-db');
+    const staleSecret = (await readSecret('cached-db-creds'))!;
+    await reconcileUntil(rec.database, { namespace: ns, name: 'cached-db' }, async () => (await getDb('cached-db')).metadata.labels?.['operator/action'] === undefined);
+    const reset = await secretData('cached-db-creds');
+    expect(reset['password']).not.toBe(decodeSecret(staleSecret)['password']);
+
+    // What CachedKubeAccess returns when its informers lag: the CR still labelled, the old Secret.
+    const live = createKubeAccess(kc);
+    const lagging: KubeAccess = {
+      ...live,
+      getDatabase: async (namespace, name) => (name === 'cached-db' ? structuredClone(staleCr) : live.getDatabase(namespace, name)),
+      getSecret: async (namespace, name) => (name === 'cached-db-creds' ? structuredClone(staleSecret) : live.getSecret(namespace, name)),
+    };
+    await operator({ kube: lagging }).database.reconcile({ namespace: ns, name: 'cached-db' }).catch(() => undefined);
+    expect(await secretData('cached-db-creds')).toEqual(reset);
+    expect(await login(reset)).toBe(reset['username']);
+    expect(await readSecret(pendingSecretName(staleCr.metadata.uid!))).toBeUndefined();
+  });
+
   it("finishes an older version's pending-password key inside the credentials Secret, then removes it", async () => {
     const rec = operator();
     // Server: the older version stored the pending password and died before the login existed.

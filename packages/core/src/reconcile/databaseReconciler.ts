@@ -19,7 +19,7 @@ import {
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
 import { isConflict } from './kubeAccess.js';
-import { deletePending, readPasswords, storePending, writeCredentials } from './passwords.js';
+import { confirmCurrent, deletePending, readPasswords, storePending, writeCredentials } from './passwords.js';
 import { nextStatus, readyCondition, sameStatus, statusPatch, type Observed } from './status.js';
 
 const RESERVED_DATABASES = new Set(['postgres', 'template0', 'template1']);
@@ -170,6 +170,7 @@ export class DatabaseReconciler implements Reconciler {
       await removeActionLabel(kube, 'database', obj);
     }
     if (!pending && (!current || resetRequested)) {
+      if (current) await confirmCurrent(kube, 'database', obj);
       pending = this.d.generatePassword();
       secrets.push(pending);
       pendingSecret = await storePending(kube, obj.metadata.namespace, owner, pending, pendingSecret);

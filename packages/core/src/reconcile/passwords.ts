@@ -15,7 +15,8 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { terminal } from '../backend/errors.js';
 import { decodeSecret, desiredSecret, PENDING_PASSWORD_KEY, type Owner } from '../credentials/secret.js';
-import type { KubeAccess } from './kubeAccess.js';
+import type { AnyResource, Kind, KubeAccess } from './kubeAccess.js';
+import { ObjectGone } from './common.js';
 
 /** The pending Secret's name: from the CR's uid, so it can never collide with a user's Secret nor grow too long. */
 export const pendingSecretName = (uid: string): string => `hybridcloud-postgresql-pending-${uid}`;
@@ -49,6 +50,19 @@ export async function readPasswords(kube: KubeAccess, namespace: string, owner: 
   // Promoted already (a crash between the whole write and the cleanup, or a stale cache): nothing pending.
   if (out.pending !== undefined && out.pending === out.current) delete out.pending;
   return out;
+}
+
+/**
+ * Before a reset stores (and then applies) a new password: proof that the reset label was read
+ * from the current object, not from a cache that has not seen the previous reset finish (its label
+ * removal). A merge patch carrying only the resourceVersion changes nothing, but answers 409 to a
+ * stale one, so the reconcile runs again on fresh data instead of resetting twice. (A new pending
+ * Secret cannot give that check: it does not exist yet.)
+ */
+export async function confirmCurrent(kube: KubeAccess, kind: Kind, obj: AnyResource): Promise<void> {
+  if (!obj.metadata.resourceVersion) return;
+  const fresh = await kube.patchMetadata(kind, obj.metadata.namespace, obj.metadata.name, { resourceVersion: obj.metadata.resourceVersion });
+  if (!fresh) throw new ObjectGone(`${kind} ${obj.metadata.namespace}/${obj.metadata.name} no longer exists`);
 }
 
 /** Stores a new password in the pending Secret before anything applies it. */

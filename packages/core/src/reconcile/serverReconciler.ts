@@ -15,7 +15,7 @@ import {
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
 import { isConflict } from './kubeAccess.js';
-import { deletePending, readPasswords, storePending, writeCredentials } from './passwords.js';
+import { confirmCurrent, deletePending, readPasswords, storePending, writeCredentials } from './passwords.js';
 import { nextStatus, sameStatus, statusPatch, type Observed } from './status.js';
 
 const DEPENDENTS_POLL_MS = 3_000;
@@ -88,6 +88,7 @@ export class ServerReconciler implements Reconciler {
     }
     // A reset whose label removal was lost in a crash resets once more: harmless, nothing is lost.
     if (!pending && (!current || resetRequested)) {
+      if (current) await confirmCurrent(kube, 'server', obj);
       pending = this.d.generatePassword();
       secrets.push(pending);
       pendingSecret = await storePending(kube, obj.metadata.namespace, owner, pending, pendingSecret);

@@ -15,6 +15,8 @@ export default defineConfig({
   resolve: { alias },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'charts/**/*.test.ts', 'examples/**/*.test.ts', 'test/**/*.test.ts'],
+    // The template is a standalone package with its own npm test (run by examples/backend-template.it.test.ts).
+    exclude: ['**/node_modules/**', 'examples/backend-template/**'],
     setupFiles: ['./vitest.setup.ts'],
     globalSetup: ['./vitest.globalSetup.ts'],
     testTimeout: 60_000,

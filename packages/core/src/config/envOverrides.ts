@@ -16,6 +16,11 @@ export const ENV_PREFIX = 'HYBRIDCLOUD_';
 /** Variables with the prefix that are not config overrides. */
 const RESERVED = new Set(['HYBRIDCLOUD_PLUGIN_PATHS', 'HYBRIDCLOUD_CONFIG']);
 /**
+ * The project's own tooling (testenv's control plane, its cache, golden-file updates): set in
+ * every shell that sourced `.testenv/env`, never configuration, not worth a warning on each run.
+ */
+const OWN_TOOLING = /^HYBRIDCLOUD_(TESTENV_|CACHE$|UPDATE_GOLDEN$)/;
+/**
  * Kubernetes injects `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT...` for every Service in the
  * namespace; a Service called "hybridcloud" must not stop the operator.
  */
@@ -41,7 +46,7 @@ export interface EnvResolution {
 
 export function overrideVariables(env: NodeJS.ProcessEnv): Array<[string, string]> {
   return Object.entries(env)
-    .filter(([k, v]) => k.startsWith(ENV_PREFIX) && !RESERVED.has(k) && !SERVICE_LINK.test(k) && v !== undefined && v !== '')
+    .filter(([k, v]) => k.startsWith(ENV_PREFIX) && !RESERVED.has(k) && !OWN_TOOLING.test(k) && !SERVICE_LINK.test(k) && v !== undefined && v !== '')
     .sort(([a], [b]) => a.localeCompare(b)) as Array<[string, string]>;
 }
 

@@ -266,3 +266,15 @@ describe('sessions tied to the running reconcile', () => {
     await sql.dropRole(admin, role, claim(role));
   }, 60_000);
 });
+
+describe('a login without the privileges core needs', () => {
+  it('fails with InsufficientPrivilege naming the login and the adminConnection hook', async () => {
+    const claim: Claim = { kind: 'PostgreSQLServer', namespace: 'ns', name: 'weak', uid: 'uid-weak', adopt: false };
+    await sql.ensureRole(admin, 'weak_login', 'weak-password-1', { login: true, claim });
+    const weak: Connection = { ...admin, user: 'weak_login', password: 'weak-password-1' };
+    const err = await sql.ensureRole(weak, 'weak_child', 'child-password-1', { login: true, claim: { ...claim, name: 'child', uid: 'uid-child' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendError);
+    expect((err as BackendError).reason).toBe('InsufficientPrivilege');
+    expect((err as BackendError).message).toMatch(/'weak_login'.*database\.adminConnection hook/);
+  });
+});

@@ -105,14 +105,14 @@ export class SqlAdmin {
     try {
       client = await this.pools.pool(conn).connect();
     } catch (err) {
-      throw classifyPgError(err, doing);
+      throw classifyPgError(err, doing, conn.user);
     }
     const bound = bindSession(client);
     try {
       return await fn(client);
     } catch (err) {
       await onError?.(client);
-      throw classifyPgError(bound.cancelled() ?? err, doing);
+      throw classifyPgError(bound.cancelled() ?? err, doing, conn.user);
     } finally {
       client.release(bound.end());
     }
@@ -131,7 +131,7 @@ export class SqlAdmin {
       await client.connect();
       return await fn(client);
     } catch (err) {
-      throw classifyPgError(session.cancelled() ?? err, doing);
+      throw classifyPgError(session.cancelled() ?? err, doing, conn.user);
     } finally {
       session.end();
       await client.end().catch(() => undefined);

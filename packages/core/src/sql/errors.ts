@@ -21,7 +21,7 @@ const TERMINAL_CODES: Record<string, string> = {
   '42809': 'InvalidSpec', // wrong_object_type: PostgreSQL's code for an invalid locale name
 };
 
-export function classifyPgError(err: unknown, doing: string): BackendError {
+export function classifyPgError(err: unknown, doing: string, login?: string): BackendError {
   if (err instanceof BackendError) return err;
   const e = (err ?? {}) as PgLikeError;
   const message = `${doing}: ${e.message ?? String(err)}`;
@@ -29,9 +29,17 @@ export function classifyPgError(err: unknown, doing: string): BackendError {
   const reason = TERMINAL_CODES[code];
   if (reason !== undefined) return terminal(reason, message, err);
   if (code === '28P01' || code === '28000') return retryable(message, err, 'AdminLoginFailed');
-  if (code === '42501') return retryable(message, err, 'InsufficientPrivilege');
+  if (code === '42501') return retryable(insufficientPrivilege(message, login), err, 'InsufficientPrivilege');
   if (code.startsWith('08') || /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|timeout/i.test(code + ' ' + (e.message ?? ''))) {
     return retryable(message, err, 'ServerUnreachable');
   }
   return retryable(message, err, 'SqlError');
+}
+
+/**
+ * A plugin author's most likely first error: the backend's server login cannot create roles or
+ * databases. Name the fix and the login.
+ */
+function insufficientPrivilege(message: string, login: string | undefined): string {
+  return `${message}. The login core provisions through${login ? ` ('${login}')` : ''} lacks a privilege (CREATEROLE/CREATEDB or ownership); a backend whose server login is deliberately unprivileged returns a privileged login from its database.adminConnection hook (docs/plugins.md)`;
 }

@@ -1,7 +1,7 @@
 /**
  * Every example passes a server-side dry-run (strict field validation, CEL rules, quotas, RBAC
  * objects) against the real apiserver with the CRDs applied, and the admin-config snippet in its
- * comments is accepted by the operator's own `check-config` with the real backend packages.
+ * comments is accepted by the operator's own `config check` with the real backend packages.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -81,7 +81,7 @@ describe.each(files)('%s', (file) => {
   });
 
   const snippet = adminConfigSnippet(readFileSync(join(DIR, file), 'utf8'));
-  it.runIf(snippet !== undefined)('has an admin-config snippet the operator accepts (check-config)', async (ctx) => {
+  it.runIf(snippet !== undefined)('has an admin-config snippet the operator accepts (config check)', async (ctx) => {
     const doc = parseYaml(snippet!) as { backend: string; allowed_backends?: string[] };
     const waiting = (unimplementedBackends()).filter((id) => [doc.backend, ...(doc.allowed_backends ?? [])].includes(id));
     if (waiting.length) {
@@ -92,7 +92,7 @@ describe.each(files)('%s', (file) => {
     if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (pnpm run build)`);
     const dir = mkdtempSync(join(tmpdir(), 'example-config-'));
     writeFileSync(join(dir, 'config.yaml'), stringify(parseYaml(snippet!)));
-    const r = spawnSync(process.execPath, [cli, 'check-config', join(dir, 'config.yaml')], {
+    const r = spawnSync(process.execPath, [cli, 'config', 'check', join(dir, 'config.yaml')], {
       cwd: dir,
       env: { PATH: process.env['PATH'] ?? '', HOME: dir, HYBRIDCLOUD_PLUGIN_PATHS: join(REPO, 'packages') },
       encoding: 'utf8',

@@ -8,7 +8,7 @@ import { DescribeDBClustersCommand, DescribeDBInstancesCommand, DescribeDBSnapsh
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createKubeAccess, createReconcilers, decodeSecret, generatePassword, GROUP, LoadedBackendRegistry, silentLogger, VERSION,
-  type Backend, type KubeAccess, type PostgreSQLDatabase, type PostgreSQLServer,
+  type Backend, type KubeAccess, type PostgreSQLServer,
 } from '@hybridcloud-postgresql/core';
 import { reconcileUntil, TestEventRecorder } from '@hybridcloud-postgresql/core/testing';
 import { applyCrds, createTestNamespace, startMoto, startPostgres, useControlPlane, type ControlPlane, type Moto, type Postgres } from '@hybridcloud-postgresql/testenv';
@@ -76,8 +76,7 @@ afterAll(async () => {
 });
 
 const getServer = async (name: string) => (await kube.getServer(ns, name)) as PostgreSQLServer;
-const getDb = async (name: string) => (await kube.getDatabase(ns, name)) as PostgreSQLDatabase;
-const ready = (o: PostgreSQLServer | PostgreSQLDatabase | undefined) => o?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+const ready = (o: PostgreSQLServer | undefined) => o?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 const secretData = async (name: string) => decodeSecret(await kube.getSecret(ns, name));
 const kubectlCreate = (kind: string, name: string, spec: Record<string, unknown>) =>
   cp.kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name, namespace: ns }, spec }) });
@@ -100,11 +99,12 @@ describe.each([
   { backend: 'awsrds', server: 'orders', admin: 'rdsmaster', spec: { size: { class: 'large', storageGB: 30 }, version: '16' } },
   { backend: 'awsaurora', server: 'billing', admin: 'auroramaster', spec: { version: '16' } },
 ])('$backend through core reconcilers', ({ backend, server, admin, spec }) => {
+  // Login, databases, resync without changes, unsupported fields, errors and deletes of both
+  // backends: the testkit's conformance suites (conformance.it.test.ts of each package).
   it('server: its Secret logs in over TLS; the instance carries the CR identity', { timeout: 180_000 }, async () => {
-    await createServer(server, { backend, ...spec, network: { firewallRules: [{ name: 'x', startIp: '10.0.0.1', endIp: '10.0.0.2' }] } });
+    await createServer(server, { backend, ...spec });
     const cr = (await getServer(server))!;
     expect(cr.status?.backend).toBe(backend);
-    expect(cr.status?.unsupportedFields).toEqual(['spec.network.firewallRules']);
     const adminCreds = await secretData(`${server}-admin`);
     expect(adminCreds['host']).toMatch(/\.rds\.amazonaws\.com$/);
     expect(adminCreds['port']).toBe('5432');
@@ -126,16 +126,6 @@ describe.each([
     expect(Object.entries(cr.metadata.annotations ?? {}).some(([k, v]) => k.startsWith(`${backend}.`) && v === id)).toBe(true);
   });
 
-  // The master user is not a superuser (as on RDS/Aurora): core grants itself the database role
-  // before CREATE DATABASE … OWNER, so the database becomes Ready and its Secret logs in.
-  it('database: its Secret logs in although the master user is not a superuser', { timeout: 90_000 }, async () => {
-    const name = `${server}-app`;
-    await kubectlCreate('PostgreSQLDatabase', name, { serverRef: { name: server }, credentialsSecret: `${name}-creds` });
-    await reconcileUntil(rec.database, { namespace: ns, name }, async () => ready(await getDb(name)), { timeoutMs: 30_000, maxDelayMs: 500 });
-    const creds = await secretData(`${name}-creds`);
-    expect(await login(creds)).toBe(creds['username']);
-  });
-
   it('reset-password of the server reaches AWS: the new master password works, the old one fails', { timeout: 120_000 }, async () => {
     const old = await secretData(`${server}-admin`);
     await cp.kubectl(['label', '-n', ns, 'postgresqlserver', server, 'operator/action=reset-password']);
@@ -152,17 +142,7 @@ describe.each([
     expect(modify).toHaveLength(1);
   });
 
-  it('a resync with nothing changed modifies nothing in AWS', { timeout: 60_000 }, async () => {
-    const before = proxy.requests.filter((r) => r.action.startsWith('Modify') || r.action.startsWith('Create') || r.action === 'AddTagsToResource').length;
-    await rec.server.reconcile({ namespace: ns, name: server });
-    await rec.server.reconcile({ namespace: ns, name: server });
-    const after = proxy.requests.filter((r) => r.action.startsWith('Modify') || r.action.startsWith('Create') || r.action === 'AddTagsToResource').length;
-    expect(after).toBe(before);
-  });
-
-  it('delete: database, then server; AWS resources are gone, a final snapshot is kept', { timeout: 120_000 }, async () => {
-    await cp.kubectl(['delete', '-n', ns, 'postgresqldatabase', `${server}-app`, '--wait=false']);
-    await reconcileUntil(rec.database, { namespace: ns, name: `${server}-app` }, async () => (await getDb(`${server}-app`)) === undefined, { timeoutMs: 60_000 });
+  it('delete: AWS resources are gone, a final snapshot is kept', { timeout: 120_000 }, async () => {
     await cp.kubectl(['delete', '-n', ns, 'postgresqlserver', server, '--wait=false']);
     await reconcileUntil(rec.server, { namespace: ns, name: server }, async () => (await getServer(server)) === undefined, { timeoutMs: 60_000, maxDelayMs: 500 });
     const id = `${ns}-${server}`;

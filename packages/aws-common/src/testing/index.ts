@@ -3,3 +3,4 @@ export * from './fakeOp.js';
 export * from './rdsProxy.js';
 export * from './motoNetwork.js';
 export * from './postgresStandIn.js';
+export * from './standInFleet.js';

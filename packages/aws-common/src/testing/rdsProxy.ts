@@ -157,7 +157,9 @@ export async function startRdsProxy(target: string): Promise<RdsProxy> {
       const fault = brownout ?? faults.find((f) => f.times > 0 && (!f.action || f.action === action));
       if (fault?.afterForward) {
         fault.times -= 1;
-        await forward(req, body).catch(() => undefined);
+        const up = await forward(req, body).catch(() => undefined);
+        // The request took effect: what RDS does besides moto's model happened too.
+        if (up && up.status < 300) await proxy.onAccepted?.(action, params).catch(() => undefined);
         record(500);
         return send(res, 500, errorXml('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 'Receiver'));
       }

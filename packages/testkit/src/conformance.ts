@@ -354,8 +354,9 @@ export function describeBackendConformance(o: ConformanceOptions): void {
       await explain('life-0', () => lifecycle('life-0'));
       const points = s.log.calls.slice(marker).filter((c) => c.mutating && c.object === obj(s, 'life-0')).length;
       expect(points, 'a lifecycle makes mutating calls').toBeGreaterThan(0);
-      const max = Math.min(points, o.maxCrashPoints ?? points);
-      for (let k = 1; k <= max; k++) {
+      const chosen = crashPoints(points, o.maxCrashPoints);
+      process.stderr.write(`[testkit] ${id}: crash points ${chosen.join(', ')} of ${points}${chosen.length < points ? ` (sample; seed ${crashSeed()}, HC_TESTKIT_CRASH_POINTS=all for every one)` : ''}\n`);
+      for (const k of chosen) {
         await explain(`life-${k}`, () => lifecycle(`life-${k}`, k));
         // A lifecycle may take fewer calls than the reference (a retry less): then no crash was due.
         s.op.recording.crash = undefined;
@@ -408,6 +409,37 @@ export function describeBackendConformance(o: ConformanceOptions): void {
       expect(await s.env.resources(ref)).toEqual([]);
     });
   });
+}
+
+/** The seed of the crash point sample: HC_TESTKIT_SEED, else the day (a different sample each day, the same within one). */
+function crashSeed(): number {
+  const given = Number(process.env['HC_TESTKIT_SEED']);
+  return Number.isInteger(given) && given > 0 ? given : Math.floor(Date.now() / 86_400_000);
+}
+
+/**
+ * Which crash points to run: every one by default (what a plugin author wants), or a seeded sample
+ * of HC_TESTKIT_CRASH_POINTS of them (this repository's `npm test` runs a sample and the fault run
+ * all of them; a day's seed rotates the sample, so all points get covered across runs).
+ */
+export function crashPoints(points: number, max?: number): number[] {
+  const all = Array.from({ length: points }, (_, i) => i + 1);
+  const env = process.env['HC_TESTKIT_CRASH_POINTS'];
+  const limit = Math.min(max ?? points, env && env !== 'all' && Number(env) > 0 ? Number(env) : points);
+  if (limit >= points) return all;
+  // mulberry32: small, seeded, good enough to spread a sample.
+  let t = crashSeed() >>> 0;
+  const random = () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all.slice(0, limit).sort((a, b) => a - b);
 }
 
 /** The CRDs as core generates them (the same the CRD chart ships), applied server-side. */

@@ -9,7 +9,7 @@
  *   operation status goes InProgress → Succeeded | Failed ({error:{code,message}}) after a while;
  * - the server's own state (`state` / `userVisibleState`) moves Provisioning/Updating/Restarting/
  *   Dropping → Ready; a server busy with an operation refuses others (409 ServerBusy);
- * - error bodies `{error:{code,message}}`, 404 ResourceNotFound, 429 with Retry-After on demand;
+ * - error bodies `{error:{code,message}}`, 404 ResourceNotFound, 429 with Retry-After and 5xx on demand;
  * - management locks block delete (409 ScopeLocked), ReadOnly also blocks writes; only Owner and
  *   User Access Administrator may write locks (setRole('Contributor') → 403 AuthorizationFailed);
  * - passwords are never returned;
@@ -163,7 +163,7 @@ export class ArmFake {
   private readonly locks = new Map<string, { scope: string; name: string; level: string; notes?: string }>();
   private readonly passwords = new Map<string, string>();
   private readonly faults: Array<FaultMatch & OperationError> = [];
-  private readonly throttles: Array<{ match?: FaultMatch; remaining: number; retryAfterSeconds: number }> = [];
+  private readonly throttles: Array<{ match?: FaultMatch; remaining: number; retryAfterSeconds: number; status: number }> = [];
   private privateIp = 4;
 
   private constructor(private readonly server: Server, readonly url: string, readonly caPem: string, readonly caFile: string, private readonly dir: string, opts: ArmFakeOptions) {
@@ -255,9 +255,25 @@ export class ArmFake {
     this.faults.push({ ...match, code, message, ...(details ? { details } : {}) });
   }
 
-  /** The next `count` matching requests (any when no match) get 429 with Retry-After. */
-  throttle(count: number, retryAfterSeconds = 1, match?: FaultMatch): void {
-    this.throttles.push({ remaining: count, retryAfterSeconds, ...(match ? { match } : {}) });
+  /**
+   * The next `count` matching requests (any when no match) get 429 with Retry-After (`Infinity`:
+   * until ended). Returns a function that ends this throttle early.
+   */
+  throttle(count: number, retryAfterSeconds = 1, match?: FaultMatch): () => void {
+    const t = { remaining: count, retryAfterSeconds, status: 429, ...(match ? { match } : {}) };
+    this.throttles.push(t);
+    return () => void (t.remaining = 0);
+  }
+
+  /**
+   * The next `count` matching requests (any when no match) get a 5xx from ARM's front door
+   * (default 503 ServiceUnavailable, no Retry-After), before anything happens. Returns a function
+   * that ends it early.
+   */
+  unavailable(count: number, match?: FaultMatch, status = 503): () => void {
+    const t = { remaining: count, retryAfterSeconds: 0, status, ...(match ? { match } : {}) };
+    this.throttles.push(t);
+    return () => void (t.remaining = 0);
   }
 
   /** The caller gets this built-in role (Contributor cannot write locks). */
@@ -330,6 +346,11 @@ export class ArmFake {
       const throttle = this.throttles.find((t) => t.remaining > 0 && (!t.match || ((!t.match.method || t.match.method === method) && t.match.path.test(path))));
       if (throttle) {
         throttle.remaining--;
+        if (throttle.status !== 429) {
+          const code = throttle.status === 503 ? 'ServiceUnavailable' : 'InternalServerError';
+          send(throttle.status, { error: { code, message: 'The service is temporarily unavailable. Please try again later.' } }, { 'x-ms-error-code': code });
+          return;
+        }
         send(429, { error: { code: 'TooManyRequests', message: 'The request is being throttled.' } }, { 'retry-after': String(throttle.retryAfterSeconds), 'x-ms-error-code': 'TooManyRequests' });
         return;
       }

@@ -2,3 +2,4 @@
 export * from './fakeOp.js';
 export * from './converge.js';
 export * from './postgresStandIn.js';
+export * from './standInGateway.js';

@@ -35,12 +35,14 @@ export async function enableTls(pg: StandInPostgres): Promise<void> {
 }
 
 /** Wires the fake's hooks to the stand-in; returns the resolver core uses to reach "Azure" servers. */
-export function azureStandIn(fake: ArmFake, pg: StandInPostgres): ConnectionResolver {
+export function azureStandIn(fake: ArmFake, pg: StandInPostgres, opts: { adminRole?: (server: string, login: string) => string } = {}): ConnectionResolver {
   const admins = new Map<string, { login: string; password: string }>();
   fake.hooks = {
     async adminPasswordSet(server, login, password) {
-      // Single server logins look like admin@server; the role itself is 'admin'.
-      const role = login.split('@')[0]!;
+      // Single server logins look like admin@server; the role itself is 'admin'. With `adminRole`
+      // each server gets an admin role of its own (a gateway maps the login to it), so servers
+      // sharing one admin_username do not change each other's password in the one stand-in.
+      const role = opts.adminRole ? opts.adminRole(server.name, login) : login.split('@')[0]!;
       admins.set(server.name, { login: role, password });
       await pg.psql(`DO $$ BEGIN
         IF EXISTS (SELECT FROM pg_roles WHERE rolname = ${literal(role)}) THEN
@@ -53,7 +55,11 @@ export function azureStandIn(fake: ArmFake, pg: StandInPostgres): ConnectionReso
     async databaseCreated(server, database, charset, collation) {
       const admin = admins.get(server.name);
       if (!admin) throw new Error(`no admin known for ${server.name}`);
-      await pg.psql(`CREATE DATABASE ${ident(database)} TEMPLATE template0 ENCODING ${literal(charset)} LC_COLLATE ${literal(collation)} LC_CTYPE ${literal(collation)}`, { user: admin.login, password: admin.password, database: 'postgres' });
+      const create = (locale: string) =>
+        pg.psql(`CREATE DATABASE ${ident(database)} TEMPLATE template0 ENCODING ${literal(charset)} LC_COLLATE ${literal(locale)} LC_CTYPE ${literal(locale)}`, { user: admin.login, password: admin.password, database: 'postgres' });
+      // Azure's default collations (en_US.utf8, single server's English_United States.1252) may not
+      // exist where the stand-in runs: C stands in for a locale the stand-in lacks.
+      await create(collation).catch((err: Error) => (/invalid locale name/.test(err.message) ? create('C') : Promise.reject(err)));
     },
     async databaseDeleted(_server, database) {
       await pg.psql(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`);

@@ -221,7 +221,7 @@ export class SqlAdmin {
     const owner = created ? opts.owner : await this.databaseOwner(conn, name);
     if (owner !== undefined && owner !== opts.owner) {
       const holder = await this.roleFacts(conn, owner);
-      if (!this.mayTakeDatabase(conn, owner, holder, opts)) {
+      if (!(await this.mayTakeDatabase(conn, owner, holder, opts))) {
         const marker = parseMarker(holder?.comment);
         throw terminal('NameTaken', `database ${name} is taken: it is owned by role ${owner}${marker ? ` (${marker.kind} ${marker.object})` : ''}, not by ${opts.owner}; ${opts.claim.adopt ? 'it cannot be adopted' : ADOPT_HINT}`);
       }
@@ -235,10 +235,14 @@ export class SqlAdmin {
    * outside SQL (adoptFrom), or, when adoption is allowed, one of the admin login itself (the Python
    * operator left its databases owned by the admin) or of an unprivileged role no other object holds.
    */
-  private mayTakeDatabase(conn: Connection, owner: string, holder: RoleFacts | undefined, opts: { claim: Claim; adoptFrom?: string | undefined }): boolean {
+  private async mayTakeDatabase(conn: Connection, owner: string, holder: RoleFacts | undefined, opts: { claim: Claim; adoptFrom?: string | undefined }): Promise<boolean> {
     if (owner === opts.adoptFrom) return true;
+    // The admin's login is not always its role name (single server: login admin@server, role
+    // admin): the admin's databases are owned by the session's role.
+    const isAdmin = async () => owner === conn.user || owner === (await this.run<{ u: string }>(conn, 'reading the admin role', 'SELECT CURRENT_USER AS u')).rows[0]?.u;
+    if (opts.adoptFrom !== undefined && (await isAdmin())) return true;
     if (!opts.claim.adopt) return false;
-    if (owner === conn.user) return true;
+    if (await isAdmin()) return true;
     if (!holder || holder.superuser) return false;
     const marker = parseMarker(holder.comment);
     return marker === undefined || marker.uid === opts.claim.uid;
@@ -412,7 +416,7 @@ export class SqlAdmin {
     if (SYSTEM_DATABASES.has(name)) throw new Error(`refusing to drop system database ${name}`);
     const owner = await this.databaseOwner(conn, name);
     if (owner === undefined) return { dropped: false };
-    const ownerOk = owner === opts.owner ? await this.roleClaimable(conn, owner, opts.claim) : this.mayTakeDatabase(conn, owner, await this.roleFacts(conn, owner), opts);
+    const ownerOk = owner === opts.owner ? await this.roleClaimable(conn, owner, opts.claim) : await this.mayTakeDatabase(conn, owner, await this.roleFacts(conn, owner), opts);
     if (!ownerOk) return { dropped: false, skipped: `database ${name} is owned by role ${owner}, which the operator did not create for ${opts.claim.kind} ${opts.claim.namespace}/${opts.claim.name}` };
     const version = await this.serverVersion(conn);
     if (version >= 130000 && opts.dialect !== 'yugabyte') {

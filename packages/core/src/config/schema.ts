@@ -28,6 +28,7 @@ export const OperatorSettingsSchema = Type.Object(
     namespace: Type.Optional(Type.String({ ...NAMESPACE, description: 'Namespace the operator runs in (Lease, temporary Secrets). Default: env POD_NAMESPACE, KUBERNETES_NAMESPACE, else "default".' })),
     watch_namespaces: Type.Array(Type.String(NAMESPACE), { uniqueItems: true, default: [], description: 'Namespaces to watch; empty = all namespaces.' }),
     concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 4, description: 'Resources reconciled in parallel per kind.' }),
+    sql_connections_per_server: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'Admin sessions on one PostgreSQL server at once (pooled ones, reused across reconciles, and those inside a database): the per-server parallel bound of provisioning; reconciles beyond it wait for a session.' }),
     resync_seconds: Type.Integer({ minimum: 10, maximum: 86400, default: 300, description: 'Every ready resource is reconciled again after this time (drift detection).' }),
     max_requeue_seconds: Type.Integer({ minimum: 1, maximum: 86400, default: 300, description: 'Upper bound of the exponential retry backoff.' }),
     rate_limit_per_second: Type.Number({ exclusiveMinimum: 0, maximum: 10000, default: 20, description: 'Global limit of reconciles started per second.' }),

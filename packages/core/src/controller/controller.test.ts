@@ -58,7 +58,7 @@ const obj = (name: string, o: { gen?: number; observed?: number; ready?: boolean
   status: { ...(o.observed !== undefined ? { observedGeneration: o.observed } : {}), conditions: o.ready === undefined ? [] : [{ type: 'Ready', status: o.ready ? 'True' : 'False' }] },
 });
 
-function setup(o: { handlerOnResume?: boolean; behaviour?: (req: ReconcileRequest, n: number) => Promise<ReconcileResult>; resyncMs?: number; watches?: boolean } = {}) {
+function setup(o: { handlerOnResume?: boolean; behaviour?: (req: ReconcileRequest, n: number) => Promise<ReconcileResult>; resyncMs?: number; watches?: boolean; ownWrite?: (obj: KubernetesObject, deleted: boolean) => boolean } = {}) {
   const t = new FakeTimers();
   const inf = new MemoryInformer();
   const other = new MemoryInformer();
@@ -81,13 +81,38 @@ function setup(o: { handlerOnResume?: boolean; behaviour?: (req: ReconcileReques
     resyncMs: o.resyncMs ?? 300_000,
     handlerOnResume: o.handlerOnResume ?? true,
     timers: t,
-    ...(o.watches ? { watches: [{ informer: other as ObjectInformer<KubernetesObject>, map: (x: KubernetesObject) => [{ namespace: 'ns', name: `for-${x.metadata!.name}` }] }] } : {}),
+    ...(o.watches ? { watches: [{ informer: other as ObjectInformer<KubernetesObject>, map: (x: KubernetesObject) => [{ namespace: 'ns', name: `for-${x.metadata!.name}` }], ...(o.ownWrite ? { ownWrite: o.ownWrite } : {}) }] } : {}),
+    ...(o.ownWrite ? { ownWrite: (x: Obj) => o.ownWrite!(x, false) } : {}),
   });
   const t0 = t.now();
   return { t, inf, other, c, calls, names: () => calls.map((x) => x.name), at: (name: string) => calls.filter((x) => x.name === name).map((x) => x.at - t0) };
 }
 
 describe('Controller', () => {
+  it('echoes of our own writes (ownWrite) queue nothing, on the own kind and on mapped watches; other changes do', async () => {
+    const ours = new Set(['7']);
+    const s = setup({ watches: true, ownWrite: (x, deleted) => deleted ? x.metadata!.name === 'gone-by-us' : ours.has(x.metadata!.resourceVersion!) });
+    s.inf.put(obj('a'));
+    s.inf.put(obj('for-sec'));
+    s.inf.put(obj('for-gone-by-us'));
+    s.c.start();
+    await flush();
+    s.calls.length = 0;
+    s.other.put(obj('sec', { rv: '7' })); // a Secret we wrote
+    s.other.put(obj('gone-by-us', { rv: '3' })); // someone else's
+    await flush();
+    expect(s.names().sort()).toEqual(['for-gone-by-us']);
+    s.calls.length = 0;
+    s.inf.put(obj('a', { labels: { finalizer: 'x' }, rv: '7' })); // our finalizer patch
+    s.other.remove('ns', 'gone-by-us');
+    await flush();
+    expect(s.names()).toEqual([]);
+    s.inf.put(obj('a', { labels: { finalizer: 'x', team: 'y' }, rv: '8' })); // someone else's
+    s.other.put(obj('sec', { rv: '9' }));
+    await flush();
+    expect(s.names().sort()).toEqual(['a', 'for-sec']);
+  });
+
   it('reconciles every existing object at start (handler_on_resume: true)', async () => {
     const s = setup();
     s.inf.put(obj('settled', { observed: 1, ready: true }));

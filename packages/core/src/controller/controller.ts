@@ -38,6 +38,17 @@ export interface WatchSource<O extends KubernetesObject = KubernetesObject> {
   map(obj: O): ReconcileRequest[];
   /** Whether an update is interesting; default: any change of resourceVersion. */
   updateFilter?(oldObj: O, newObj: O): boolean;
+  /**
+   * The echo of this operator's own write (add, update or delete it made itself): not enqueued,
+   * the reconcile that wrote it already acted on that state. Default: none.
+   */
+  ownWrite?(obj: O, deleted: boolean): boolean | Promise<boolean>;
+}
+
+/** Runs `then` unless `own` says (now or once known) the event was our own write. */
+function unlessOwn(own: boolean | Promise<boolean> | undefined, then: () => void): void {
+  if (own instanceof Promise) void own.then((ours) => ours || then(), () => then());
+  else if (!own) then();
 }
 
 export interface ControllerOptions<T extends KubernetesObject> {
@@ -56,6 +67,11 @@ export interface ControllerOptions<T extends KubernetesObject> {
   isSettled?: (obj: T) => boolean;
   /** Whether an update of the own kind is enqueued; default: meaningfulChange. */
   updateFilter?: (oldObj: T, newObj: T) => boolean;
+  /**
+   * Whether an update of the own kind is the echo of our own write (a finalizer or label patch
+   * made by the reconcile itself): not enqueued again. Default: none.
+   */
+  ownWrite?: (obj: T) => boolean | Promise<boolean>;
   /** Fraction of resyncMs over which a resync (and the settled startup) is spread; default 0.2. */
   resyncSpread?: number;
   /**
@@ -144,7 +160,7 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
           } else this.queue.add(key);
         },
         onUpdate: (oldObj, newObj) => {
-          if (changed(oldObj, newObj)) this.queue.add(keyOf(newObj));
+          if (changed(oldObj, newObj)) unlessOwn(o.ownWrite?.(newObj), () => this.queue.add(keyOf(newObj)));
         },
         onDelete: (obj) => this.queue.forget(keyOf(obj)),
       }),
@@ -156,13 +172,13 @@ export class Controller<T extends KubernetesObject = KubernetesObject> {
       };
       this.offs.push(
         w.informer.addHandlers({
-          onAdd: (obj) => enqueue(obj),
+          onAdd: (obj) => unlessOwn(w.ownWrite?.(obj, false), () => enqueue(obj)),
           onUpdate: (a, b) => {
             if (w.updateFilter && !w.updateFilter(a, b)) return;
             if (!w.updateFilter && a.metadata?.resourceVersion === b.metadata?.resourceVersion) return;
-            enqueue(a, b);
+            unlessOwn(w.ownWrite?.(b, false), () => enqueue(a, b));
           },
-          onDelete: (obj) => enqueue(obj),
+          onDelete: (obj) => unlessOwn(w.ownWrite?.(obj, true), () => enqueue(obj)),
         }),
       );
     }

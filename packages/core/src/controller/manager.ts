@@ -49,6 +49,8 @@ export interface ExtraWatch {
   resource: ResourceType;
   labelSelector?: string;
   map(obj: KubernetesObject): ReconcileRequest[];
+  /** The echo of our own write of such an object: not mapped (WatchSource.ownWrite). */
+  ownWrite?(obj: KubernetesObject, deleted: boolean): boolean | Promise<boolean>;
 }
 
 export interface ManagerDeps {
@@ -59,6 +61,11 @@ export interface ManagerDeps {
   /** Resource of each reconciler kind; PostgreSQLServer/PostgreSQLDatabase are known. */
   resources?: Record<string, ResourceType>;
   watches?: ExtraWatch[];
+  /**
+   * Whether an object of a reconciler's own kind is the echo of the operator's own write
+   * (CachedKubeAccess.isOwnWrite): such updates do not queue the object again.
+   */
+  ownWrite?: (kind: string, obj: KubernetesObject) => boolean | Promise<boolean>;
   metricsRegistry?: Registry;
   /** Leadership lost or another unrecoverable condition; default: log and exit(1). */
   onFatal?: (reason: string) => void;
@@ -133,7 +140,7 @@ export async function startManager(deps: ManagerDeps): Promise<ManagerHandle> {
       informers.set(name, inf);
       shared.set(id, inf);
     }
-    addWatch(w.kind, { informer: inf, map: w.map });
+    addWatch(w.kind, { informer: inf, map: w.map, ...(w.ownWrite ? { ownWrite: w.ownWrite } : {}) });
   }
 
   const controllers = new Map<string, Controller>();
@@ -154,6 +161,7 @@ export async function startManager(deps: ManagerDeps): Promise<ManagerHandle> {
         watches: watchesFor.get(r.kind) ?? [],
         // An action label (reset-password) asks for work even on a settled object.
         isSettled: (obj) => isSettled(obj) && !obj.metadata?.labels?.[ACTION_LABEL],
+        ...(deps.ownWrite ? { ownWrite: (obj: KubernetesObject) => deps.ownWrite!(r.kind, obj) } : {}),
         ...(deps.workAbort ? { workSignal: deps.workAbort.signal } : {}),
         // With leader election, no Kubernetes write once the Lease may have passed on (elector below).
         writeFence: () => elector?.assertLeading(),
@@ -335,7 +343,11 @@ export async function launchOperator(container: DependencyContainer, options: Pa
   // (rbac.watchSecrets): without it the resync repairs them.
   const watchSecrets = await mayListAndWatch(kubeConfig, SECRET_RESOURCE, managerOptions.watchNamespaces);
   const secretWatches: ExtraWatch[] = watchSecrets
-    ? [SERVER_RESOURCE.kind, DATABASE_RESOURCE.kind].map((kind) => ({ kind, resource: SECRET_RESOURCE, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, map: ownerRequests(kind) }))
+    ? [SERVER_RESOURCE.kind, DATABASE_RESOURCE.kind].map((kind) => ({
+      kind, resource: SECRET_RESOURCE, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, map: ownerRequests(kind),
+      // The Secrets a reconcile writes or deletes itself do not queue it again.
+      ownWrite: (obj: KubernetesObject, deleted: boolean) => kube.isOwnWrite('secret', obj, deleted),
+    }))
     : [];
   log.info({ watchSecrets }, watchSecrets ? 'credentials Secrets are watched: a deleted Secret is rewritten at once' : 'no list/watch permission on Secrets: a deleted credentials Secret is rewritten at the next resync');
   const handle = await startManager({
@@ -345,6 +357,8 @@ export async function launchOperator(container: DependencyContainer, options: Pa
     reconcilers: [server, database],
     workAbort: abort,
     watches: secretWatches,
+    // Our own finalizer and label patches do not queue the object again (status writes never do).
+    ownWrite: (kind, obj) => kube.isOwnWrite(kind === SERVER_RESOURCE.kind ? 'server' : 'database', obj),
     // Not process.exit here: startOperator returns { fatal: true } and the CLI exits 1 after
     // closing the backends.
     onFatal: () => undefined,

@@ -4,6 +4,7 @@ import { identityConnectionResolver, type ConnectionResolver } from '../backend/
 import type { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../observability/logger.js';
 import { SqlAdmin } from '../sql/admin.js';
+import { DEFAULT_TIMEOUTS, PoolManager } from '../sql/pools.js';
 import { systemClock, Tokens, type Clock } from '../tokens.js';
 import type { DependencyContainer } from 'tsyringe';
 import type { OperatorConfig } from '../config/schema.js';
@@ -64,6 +65,8 @@ export function reconcilersFromContainer(
     log: c.resolve<Logger>(Tokens.Logger),
     generatePassword: c.resolve<() => string>(Tokens.PasswordGenerator),
     resyncMs: config.operator.resync_seconds * 1000,
+    // The per-server parallel bound: a reconcile waits for one of these pooled sessions.
+    sql: new SqlAdmin(new PoolManager({ maxPools: 64, maxConnectionsPerPool: config.operator.sql_connections_per_server ?? 4, timeouts: DEFAULT_TIMEOUTS })),
     resolver: c.resolve<ConnectionResolver>(Tokens.ConnectionResolver),
     clock: c.resolve<Clock>(Tokens.Clock),
     ...(extra.signal ? { signal: extra.signal } : {}),

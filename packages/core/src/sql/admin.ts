@@ -102,9 +102,11 @@ export class SqlAdmin {
    */
   private async session<T>(conn: Connection, doing: string, fn: (client: pg.PoolClient) => Promise<T>, onError?: (client: pg.PoolClient) => Promise<void>): Promise<T> {
     let client: pg.PoolClient;
+    const release = await this.pools.slot(conn);
     try {
       client = await this.pools.pool(conn).connect();
     } catch (err) {
+      release();
       throw classifyPgError(err, doing, conn.user);
     }
     const bound = bindSession(client);
@@ -115,6 +117,7 @@ export class SqlAdmin {
       throw classifyPgError(bound.cancelled() ?? err, doing, conn.user);
     } finally {
       client.release(bound.end());
+      release();
     }
   }
 
@@ -124,6 +127,7 @@ export class SqlAdmin {
    * session settings are pinned like the pool's (a tenant's ALTER DATABASE … SET does not apply).
    */
   async inDatabase<T>(conn: Connection, database: string, doing: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+    const release = await this.pools.slot(conn);
     const client = new pg.Client(clientConfig({ ...conn, database }, this.pools.timeouts));
     client.on('error', () => undefined);
     const session = bindSession(client);
@@ -135,6 +139,7 @@ export class SqlAdmin {
     } finally {
       session.end();
       await client.end().catch(() => undefined);
+      release();
     }
   }
 

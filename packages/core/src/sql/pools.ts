@@ -65,8 +65,15 @@ interface Entry {
   secretHash: string;
 }
 
+/** Sessions to one server (host:port) in use at once, and who waits for one. */
+interface Slots {
+  used: number;
+  waiting: (() => void)[];
+}
+
 export class PoolManager {
   private readonly pools = new Map<string, Entry>();
+  private readonly slots = new Map<string, Slots>();
 
   constructor(
     private readonly options: { maxPools: number; maxConnectionsPerPool: number; timeouts: SqlTimeouts } = {
@@ -78,6 +85,29 @@ export class PoolManager {
 
   get timeouts(): SqlTimeouts {
     return this.options.timeouts;
+  }
+
+  /**
+   * The per-server bound (operator.sql_connections_per_server): a session to a server, pooled or
+   * inside one of its databases, first takes one of its maxConnectionsPerPool slots; the returned
+   * function gives it back. Reconciles beyond the bound wait here (in order), so more reconciles
+   * than sessions overlap their Kubernetes round trips with other reconciles' SQL.
+   */
+  async slot(conn: { host: string; port: number }): Promise<() => void> {
+    const key = `${conn.host}\u0000${conn.port}`;
+    let s = this.slots.get(key);
+    if (!s) this.slots.set(key, (s = { used: 0, waiting: [] }));
+    const slots = s;
+    if (slots.used >= this.options.maxConnectionsPerPool) await new Promise<void>((r) => slots.waiting.push(r));
+    else slots.used++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = slots.waiting.shift();
+      if (next) next(); // the slot passes on
+      else if (--slots.used === 0) this.slots.delete(key);
+    };
   }
 
   pool(conn: AdminConnection & { sslmode?: string }): pg.Pool {

@@ -28,6 +28,8 @@ export function assertBuilt(): void {
 export interface OperatorProcess {
   child: ChildProcess;
   id: string;
+  /** Started as the leader of a process group of its own (`group`): SIGKILL it with `kill(-pid)`, its helm children included. */
+  group: boolean;
   /** Port of /healthz, /readyz, /metrics. */
   healthPort: number;
   /** Everything the process wrote (stdout + stderr), for assertions on logs. */
@@ -47,6 +49,11 @@ export interface StartOperatorOptions {
   id?: string;
   /** Entry script instead of the CLI (e.g. the fault suite's launcher that adds a connection resolver). */
   script?: string;
+  /**
+   * A process group of its own, so a SIGKILL can take the operator's children (helm) with it, as
+   * when a container is killed (the fault suite's helm backends).
+   */
+  group?: boolean;
 }
 
 export async function startOperator(o: StartOperatorOptions): Promise<OperatorProcess> {
@@ -71,6 +78,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<OperatorPr
       ...(o.env ?? {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: o.group ?? false,
   });
   child.stdout!.on('data', (b: Buffer) => (out += b.toString('utf8')));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString('utf8')));
@@ -78,6 +86,7 @@ export async function startOperator(o: StartOperatorOptions): Promise<OperatorPr
   return {
     child,
     id: o.id ?? '',
+    group: o.group ?? false,
     healthPort: operatorSection.health_port as number,
     output: () => out,
     logs: () => out.split('\n').flatMap((l) => {

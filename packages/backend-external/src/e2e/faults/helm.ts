@@ -98,10 +98,18 @@ export async function startHelmWorld(cp: ControlPlane, kc: KubeConfig, namespace
       config: { ...config, operator: { namespace, resync_seconds: 60, log_level: process.env['HC_FAULTS_LOG_LEVEL'] ?? 'info', leader_election: { enabled: false } } },
       env: { HC_RESOLVER_URL: endpoint.url, NODE_NO_WARNINGS: '1' },
       args: ['-n', namespace],
+      // SIGKILL takes helm with it, as a container kill does: an install or upgrade cut off leaves its release pending-*.
+      group: true,
     }),
     async stop() {
       await endpoint.close();
       await sim.stop();
     },
   };
+}
+
+/** Row notes: restarts that found a helm install/upgrade cut off by the kill (release pending-*) and recovered it. */
+export function helmNotes(restartedLogs: string[]): string | undefined {
+  const recovered = restartedLogs.filter((l) => l.includes('removing the record of a helm operation that was interrupted')).length;
+  return recovered > 0 ? `helm operations cut off by the kill (release pending-*) and recovered after the restart: ${recovered}` : undefined;
 }

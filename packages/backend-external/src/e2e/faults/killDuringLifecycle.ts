@@ -49,6 +49,8 @@ export interface KillStack {
   kill?: boolean;
   /** Row name per phase; default `SIGKILL during <phase> (<backend>)`. */
   scenario?: (phase: Phase) => string;
+  /** A row's notes from the logs of the operators started after that phase's kills (e.g. interrupted helm operations recovered). */
+  notes?: (restartedLogs: string[]) => string | undefined;
 }
 
 export interface KillResult {
@@ -62,15 +64,19 @@ export async function killDuringLifecycle(stack: KillStack, runs: number, first:
   const w = stack.world;
   const tallies = Object.fromEntries(PHASES.map((p) => [p, new Tally(stack.scenario?.(p) ?? `SIGKILL during ${p} (${stack.backend})`)])) as Record<Phase, Tally>;
   let op = first;
+  const restarts: Array<{ phase: Phase; op: OperatorProcess }> = [];
 
   /** Random pause, SIGKILL, start again; returns when the fault happened. */
   const killSoon = async (phase: Phase): Promise<number> => {
     if (stack.kill === false) return Date.now();
     await sleep(randomBetween(0, stack.windowMs[phase]));
     const at = Date.now();
-    op.child.kill('SIGKILL');
+    // A container's kill: the whole process group where the operator has one (helm, mid-install, dies too).
+    if (op.group && op.child.pid) process.kill(-op.child.pid, 'SIGKILL');
+    else op.child.kill('SIGKILL');
     await op.exited;
     op = await stack.start();
+    restarts.push({ phase, op });
     return at;
   };
   const converge = async (phase: Phase, what: string, since: number, fn: () => Promise<unknown>): Promise<boolean> => {
@@ -171,6 +177,12 @@ export async function killDuringLifecycle(stack: KillStack, runs: number, first:
     // Secrets go by garbage collection (owner references to the CRs).
     const secretsGone = await settle(async () => !(await w.secret(srvSecret)) && !(await w.secret(dbSecret)), 30_000);
     if (secretsGone === undefined) tallies.delete.problem('leaks', `Secrets of ${token} still there 30 s after the CRs went`);
+  }
+  if (stack.notes) {
+    for (const p of PHASES) {
+      const note = stack.notes(restarts.filter((r) => r.phase === p).map((r) => r.op.output()));
+      if (note) tallies[p].row.notes = note;
+    }
   }
   return { tallies, operator: op };
 }

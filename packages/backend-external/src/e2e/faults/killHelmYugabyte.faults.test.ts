@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { applyCrds, createTestNamespace, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { World, type OperatorProcess } from '../harness.js';
-import { startHelmWorld, type HelmWorld } from './helm.js';
+import { helmNotes, startHelmWorld, type HelmWorld } from './helm.js';
 import { killDuringLifecycle, PHASES, type KillStack } from './killDuringLifecycle.js';
 import { runsOf } from './report.js';
 
@@ -39,6 +39,7 @@ beforeAll(async () => {
     loginError: (data, database) => helm.loginError(data, database),
     extensions: (data) => helm.extensions(data),
     timeoutMs: 120_000,
+    notes: helmNotes,
   };
   op = await stack.start();
 });

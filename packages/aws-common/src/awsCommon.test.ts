@@ -5,7 +5,7 @@ import { compareVersions, parseVersionRequest, resolveVersion, versionChange, FA
 import { chooseSize, INSTANCE_TYPES, RDS_FALLBACK_TYPES } from './sizing.js';
 import { toBackendError, isNotFound } from './errors.js';
 import { awsIdentifier, finalSnapshotIdentifier, identifierProblem } from './naming.js';
-import { desiredTags, missingTags, ownership, TAG_NAME, TAG_NAMESPACE, TAG_UID } from './tags.js';
+import { desiredTags, missingTags, ownership, tagChanges, TAG_NAME, TAG_NAMESPACE, TAG_UID } from './tags.js';
 import { TokenBucket } from './requestBudget.js';
 
 describe('maintenance window', () => {
@@ -140,6 +140,15 @@ describe('naming and tags', () => {
     expect(ownership(tags, req)).toBe('ours');
     expect(ownership({}, req)).toBe('untagged');
     expect(ownership({ [TAG_NAMESPACE]: 'ns', [TAG_NAME]: 'other' }, req)).toEqual({ owner: 'ns/other' });
+  });
+
+  it('defers the uid tag alone on a server without one (the Python operator\'s): adopting it writes nothing', () => {
+    const desired = { [TAG_NAMESPACE]: 'ns', [TAG_NAME]: 'db', [TAG_UID]: 'u-1' };
+    expect(tagChanges(desired, { [TAG_NAMESPACE]: 'ns', [TAG_NAME]: 'db' })).toEqual({ tags: {}, deferredTags: { [TAG_UID]: 'u-1' } });
+    // another missing tag: all at once
+    expect(tagChanges({ ...desired, cost: 'x' }, { [TAG_NAMESPACE]: 'ns', [TAG_NAME]: 'db' })).toEqual({ tags: { [TAG_UID]: 'u-1', cost: 'x' }, deferredTags: {} });
+    // a different uid (a re-created CR) is a change
+    expect(tagChanges(desired, { [TAG_NAMESPACE]: 'ns', [TAG_NAME]: 'db', [TAG_UID]: 'u-0' })).toEqual({ tags: { [TAG_UID]: 'u-1' }, deferredTags: {} });
   });
 });
 

@@ -37,6 +37,19 @@ export function missingTags(desired: Record<string, string>, live: Record<string
   return out;
 }
 
+/**
+ * The tags a diff should add, split: the uid tag alone on a server that has no uid tag at all
+ * (one the Python operator created: it tagged only namespace and name) is `deferred`, so that
+ * adopting such a server writes nothing (issue 15); it is added with the next change that writes
+ * anyway. Any other missing tag is added at once, the uid tag with it.
+ */
+export function tagChanges(desired: Record<string, string>, live: Record<string, string>): { tags: Record<string, string>; deferredTags: Record<string, string> } {
+  const missing = missingTags(desired, live);
+  const keys = Object.keys(missing);
+  if (keys.length === 1 && keys[0] === TAG_UID && live[TAG_UID] === undefined) return { tags: {}, deferredTags: missing };
+  return { tags: missing, deferredTags: {} };
+}
+
 export type Ownership = 'ours' | 'untagged' | { owner: string };
 
 /** Whose server is this? Decided by the namespace/name tags; the uid may differ after a re-create. */

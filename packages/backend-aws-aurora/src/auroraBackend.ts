@@ -121,8 +121,10 @@ export class AuroraBackend implements Backend {
     this.report(op, [...warnings, ...diff.warnings]);
     const status = cluster.Status ?? 'unknown';
 
-    if (Object.keys(diff.tags).length > 0 && cluster.DBClusterArn) {
-      await this.call('AddTagsToResource', () => this.client.send(new AddTagsToResourceCommand({ ResourceName: cluster.DBClusterArn, Tags: toTagList(diff.tags) }), { abortSignal: op.signal }));
+    // Something is written anyway (updateServer runs for a change or a password): a deferred uid tag goes with it.
+    const tags = { ...diff.tags, ...diff.deferredTags };
+    if (Object.keys(tags).length > 0 && cluster.DBClusterArn) {
+      await this.call('AddTagsToResource', () => this.client.send(new AddTagsToResourceCommand({ ResourceName: cluster.DBClusterArn, Tags: toTagList(tags) }), { abortSignal: op.signal }));
     }
     const modify: Partial<ModifyDBClusterCommandInput> = { ...diff.cluster };
     if (diff.version.kind === 'upgrade') {

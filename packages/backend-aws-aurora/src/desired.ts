@@ -13,7 +13,7 @@ import {
   fromTagList,
   identifierProblem,
   maintenanceWindowProblem,
-  missingTags,
+  tagChanges,
   parseVersionRequest,
   sameWindow,
   toRdsMaintenanceWindow,
@@ -130,6 +130,8 @@ export interface ClusterDiff {
   cluster: Partial<ModifyDBClusterCommandInput>;
   version: VersionChange;
   tags: Record<string, string>;
+  /** The uid tag a cluster of the Python operator lacks: added only with another change (tagChanges). */
+  deferredTags: Record<string, string>;
   /** undefined: the writer is missing and must be created. */
   instance: Partial<ModifyDBInstanceCommandInput> | undefined;
   warnings: Warning[];
@@ -165,12 +167,12 @@ export function diffCluster(desired: DesiredCluster, cluster: DBCluster, writer:
   if (desired.maintenanceWindow && !sameWindow(desired.maintenanceWindow, cluster.PreferredMaintenanceWindow)) c.PreferredMaintenanceWindow = desired.maintenanceWindow;
   const version = versionChange(desired.version, pending.EngineVersion ?? cluster.EngineVersion ?? '');
   if (version.kind === 'downgrade-refused') warnings.push({ reason: 'VersionDowngradeRefused', message: version.message });
-  const tags = missingTags(desired.tags, fromTagList(cluster.TagList));
+  const { tags, deferredTags } = tagChanges(desired.tags, fromTagList(cluster.TagList));
   let instance: Partial<ModifyDBInstanceCommandInput> | undefined;
   if (writer) {
     instance = {};
     if (desired.instanceClass !== (writer.PendingModifiedValues?.DBInstanceClass ?? writer.DBInstanceClass)) instance.DBInstanceClass = desired.instanceClass;
     if (desired.publiclyAccessible !== (writer.PubliclyAccessible ?? false)) instance.PubliclyAccessible = desired.publiclyAccessible;
   }
-  return { cluster: c, version, tags, instance, warnings };
+  return { cluster: c, version, tags, deferredTags, instance, warnings };
 }

@@ -13,7 +13,7 @@ import {
   fromTagList,
   identifierProblem,
   maintenanceWindowProblem,
-  missingTags,
+  tagChanges,
   parseVersionRequest,
   sameWindow,
   toRdsMaintenanceWindow,
@@ -133,6 +133,8 @@ export interface InstanceDiff {
   modify: Partial<ModifyDBInstanceCommandInput>;
   version: VersionChange;
   tags: Record<string, string>;
+  /** The uid tag a server of the Python operator lacks: added only with another change (tagChanges). */
+  deferredTags: Record<string, string>;
   warnings: Warning[];
 }
 
@@ -171,6 +173,6 @@ export function diffInstance(desired: DesiredInstance, live: DBInstance): Instan
   const liveVersion = pending.EngineVersion ?? live.EngineVersion ?? '';
   const version = versionChange(desired.version, liveVersion);
   if (version.kind === 'downgrade-refused') warnings.push({ reason: 'VersionDowngradeRefused', message: version.message });
-  const tags = missingTags(desired.tags, fromTagList(live.TagList));
-  return { modify, version, tags, warnings };
+  const { tags, deferredTags } = tagChanges(desired.tags, fromTagList(live.TagList));
+  return { modify, version, tags, deferredTags, warnings };
 }

@@ -179,8 +179,10 @@ export class RdsBackend implements Backend {
       return this.progressOf(instance);
     }
 
-    if (Object.keys(diff.tags).length > 0 && instance.DBInstanceArn) {
-      await this.call('AddTagsToResource', () => this.client.send(new AddTagsToResourceCommand({ ResourceName: instance.DBInstanceArn, Tags: toTagList(diff.tags) }), { abortSignal: op.signal }));
+    // Something is written anyway: a deferred uid tag goes with it.
+    const tags = { ...diff.tags, ...diff.deferredTags };
+    if (Object.keys(tags).length > 0 && instance.DBInstanceArn) {
+      await this.call('AddTagsToResource', () => this.client.send(new AddTagsToResourceCommand({ ResourceName: instance.DBInstanceArn, Tags: toTagList(tags) }), { abortSignal: op.signal }));
     }
     const modify: Partial<ModifyDBInstanceCommandInput> = { ...diff.modify };
     if (diff.version.kind === 'upgrade') {

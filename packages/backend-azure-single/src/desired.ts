@@ -103,6 +103,11 @@ export interface DesiredServer {
   geoRedundantBackup: 'Enabled' | 'Disabled';
   publicNetworkAccess: 'Enabled' | 'Disabled';
   tags: Record<string, string>;
+  /**
+   * An adopted server whose unchanged spec has no storageGB (python_objects: keep): the Python
+   * operator validated that as 100 GB but created 10 GB; the live storage is kept, not grown.
+   */
+  keepPythonStorage: boolean;
   warnings: Warning[];
 }
 
@@ -117,6 +122,7 @@ export function desiredServer(cfg: SingleConfig, s: ServerRequest): DesiredServe
     geoRedundantBackup: (s.spec.backup?.geoRedundant ?? cfg.parameters.geo_redundant_backup) ? 'Enabled' : 'Disabled',
     publicNetworkAccess: cfg.network.public_access ? 'Enabled' : 'Disabled',
     tags: operatorTags(cfg.tags, s),
+    keepPythonStorage: cfg.python_objects === 'keep' && s.spec.size?.storageGB === undefined && unchangedSincePythonOperator(s),
     warnings,
   };
 }
@@ -150,7 +156,12 @@ export function diffServer(cfg: SingleConfig, d: DesiredServer, live: Server): {
   }
   const sp = live.storageProfile ?? {};
   const storage: NonNullable<ServerUpdateParameters['storageProfile']> = {};
-  if ((sp.storageMB ?? 0) < d.storageMB) {
+  if ((sp.storageMB ?? 0) < d.storageMB && d.keepPythonStorage) {
+    warnings.push({
+      reason: 'AdoptedValueKept',
+      message: `spec.size.storageGB is unset: the Python operator created ${(sp.storageMB ?? 0) / 1024} GB for that, this operator reads it as ${d.storageMB / 1024} GB (the minimum both validate); the live ${(sp.storageMB ?? 0) / 1024} GB are kept while the spec is unchanged. Set backends.azurepostgres.python_objects: apply (or spec.size.storageGB) to grow it. See docs/migration.md.`,
+    });
+  } else if ((sp.storageMB ?? 0) < d.storageMB) {
     storage.storageMB = d.storageMB;
     changes.push(`storage ${(sp.storageMB ?? 0) / 1024} → ${d.storageMB / 1024} GB`);
   } else if ((sp.storageMB ?? 0) > d.storageMB) {

@@ -28,6 +28,18 @@ describe('reconcile helpers', () => {
     expect(m.firstTime('u', 1, 'R')).toBe(false);
     expect(m.firstTime('u', 2, 'R')).toBe(true);
   });
+
+  it('remembers each message of a reason, up to a few per generation', () => {
+    const m = new WarningMemory();
+    expect(m.firstTime('u', 1, 'AdoptedValueKept', 'sku')).toBe(true);
+    expect(m.firstTime('u', 1, 'AdoptedValueKept', 'storage')).toBe(true);
+    expect(m.firstTime('u', 1, 'AdoptedValueKept', 'sku')).toBe(false);
+    for (let i = 0; i < 6; i++) m.firstTime('u', 1, 'Flaky', `attempt ${i}`);
+    expect(m.firstTime('u', 1, 'Flaky', 'attempt 6')).toBe(true);
+    expect(m.firstTime('u', 1, 'Flaky', 'attempt 7')).toBe(true);
+    expect(m.firstTime('u', 1, 'Flaky', 'attempt 8')).toBe(false);
+    expect(m.firstTime('u', 2, 'AdoptedValueKept', 'sku')).toBe(true);
+  });
 });
 
 describe('objects of the Python operator', () => {

@@ -183,16 +183,28 @@ export async function record(events: EventRecorder, obj: AnyResource, type: 'Nor
   events.record(involved(obj), type, reason, message).catch((err: unknown) => log.warn({ err: (err as Error).message, reason }, 'could not post event'));
 }
 
-/** Warnings already posted, per object generation and reason (Op.warn deduplication). */
+/** Distinct messages of one reason posted per object generation (a backend may report several differences under one reason). */
+const MAX_MESSAGES_PER_REASON = 8;
+
+/** Warnings already posted, per object generation, reason and message (Op.warn deduplication). */
 export class WarningMemory {
-  private readonly seen = new Map<string, number>();
-  /** true the first time (uid, reason) is seen for this generation. */
-  firstTime(uid: string, generation: number | undefined, reason: string): boolean {
+  private readonly seen = new Map<string, { generation: number; messages: Set<string> }>();
+  /**
+   * true the first time (uid, reason, message) is seen for this generation. Without a message the
+   * reason alone counts. At most a few distinct messages per reason and generation, so a message
+   * that changes on every reconcile cannot flood the Events.
+   */
+  firstTime(uid: string, generation: number | undefined, reason: string, message = ''): boolean {
     const key = `${uid}\u0000${reason}`;
     const g = generation ?? 0;
-    if (this.seen.get(key) === g) return false;
-    this.seen.set(key, g);
-    if (this.seen.size > 50_000) this.seen.clear();
+    let entry = this.seen.get(key);
+    if (!entry || entry.generation !== g) {
+      if (this.seen.size > 50_000) this.seen.clear();
+      entry = { generation: g, messages: new Set() };
+      this.seen.set(key, entry);
+    }
+    if (entry.messages.has(message) || entry.messages.size >= MAX_MESSAGES_PER_REASON) return false;
+    entry.messages.add(message);
     return true;
   }
 }
@@ -205,7 +217,7 @@ export interface OpDeps {
   signal: AbortSignal;
 }
 
-/** An Op that also remembers this reconcile's warnings (reason → message), for the status note. */
+/** An Op that also remembers this reconcile's warnings (reason → its messages), for the status note. */
 export type RecordingOp = Op & { readonly notes: ReadonlyMap<string, string> };
 
 /** The Op a backend gets for one call on one object. */
@@ -233,9 +245,13 @@ export function makeOp(deps: OpDeps, kind: Kind, obj: AnyResource, backendId: st
       }
     },
     warn(reason, message) {
-      // The status note is written on every reconcile (stable status); the Event only once per generation.
-      notes.set(reason, message);
-      if (!deps.warnings.firstTime(obj.metadata.uid ?? obj.metadata.name, obj.metadata.generation, reason)) return;
+      // The status note is written on every reconcile (stable status); the Event only once per
+      // generation and message. Several messages of one reason (e.g. AdoptedValueKept for the SKU
+      // and for the storage) are all kept in the note.
+      const prev = notes.get(reason);
+      if (prev === undefined) notes.set(reason, message);
+      else if (!prev.includes(message)) notes.set(reason, `${prev} ${message}`);
+      if (!deps.warnings.firstTime(obj.metadata.uid ?? obj.metadata.name, obj.metadata.generation, reason, message)) return;
       void record(deps.events, obj, 'Warning', reason, message, log);
     },
   };

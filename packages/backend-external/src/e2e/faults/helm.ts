@@ -68,10 +68,15 @@ export async function startHelmWorld(cp: ControlPlane, kc: KubeConfig, namespace
       // Roles and databases on the server's instance, as its superuser (the admin Secret's login).
       const admin = await secretData(`s${token}-admin`);
       if (releases.length > 0 && admin?.['password']) {
-        const rows = await withLogin(await mapped(admin), async (c) => (await c.query<{ n: string }>(
-          `SELECT 'role:' || rolname AS n FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`,
-        )).rows.map((r) => r.n), profile.superDb);
-        names.push(...rows);
+        try {
+          const rows = await withLogin(await mapped(admin), async (c) => (await c.query<{ n: string }>(
+            `SELECT 'role:' || rolname AS n FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`,
+          )).rows.map((r) => r.n), profile.superDb);
+          names.push(...rows);
+        } catch (err) {
+          // Not reachable (no Service, no running pod): shown with the row's problems, counted as nothing.
+          names.push(`unreachable:${(err as Error).message.split('\n')[0]!.slice(0, 160)}`);
+        }
       }
       return {
         servers: releases.length,

@@ -81,13 +81,14 @@ export async function killDuringLifecycle(stack: KillStack, runs: number, first:
   };
   const converge = async (phase: Phase, what: string, since: number, fn: () => Promise<unknown>): Promise<boolean> => {
     const ms = await settle(fn, stack.timeoutMs);
+    const dir = process.env['HC_FAULTS_LOGS'];
     if (ms === undefined) {
       tallies[phase].problem('unconverged', what);
+      if (dir) writeFileSync(join(dir, `${stack.backend}-${phase}-${since}-unconverged.log`), op.output());
       return false;
     }
     tallies[phase].converged(Date.now() - since);
-    // Slow ones keep the restarted operator's log for a look (HC_FAULTS_LOGS=<dir>).
-    const dir = process.env['HC_FAULTS_LOGS'];
+    // Slow ones (and unconverged ones, above) keep the restarted operator's log for a look (HC_FAULTS_LOGS=<dir>).
     if (dir && Date.now() - since > 30_000) writeFileSync(join(dir, `${stack.backend}-${phase}-${since}.log`), op.output());
     return true;
   };

@@ -27,7 +27,8 @@ mkdir -p "$dest/packages" "$dest/plugins" "$dest/bin"
 dest=$(cd "$dest" && pwd)
 
 # Test-only workspace packages: their manifests stay (the lockfile names them), their code does not.
-test_only=" testenv azure-fake "
+# (The testkit's vitest is an optional peer, so a production install does not pull it in.)
+test_only=" testenv testkit azure-fake "
 
 cp "$src/package.json" "$src/pnpm-workspace.yaml" "$src/pnpm-lock.yaml" "$dest/"
 [ -f "$src/.npmrc" ] && cp "$src/.npmrc" "$dest/"

@@ -10,8 +10,7 @@
  */
 import { CreateDBInstanceCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GROUP, VERSION } from '@hybridcloud-postgresql/core';
-import { CallLog, eventually, isReady, psqlWith, readyOf, startKitOperator, World, type KitOperator } from '@hybridcloud-postgresql/testkit';
+import { CallLog, eventually, isReady, psqlWith, readyOf, startKitOperator, World, type KitOperator, pythonOperatorSecret, pythonOperatorServer } from '@hybridcloud-postgresql/testkit';
 import { applyCrds, createTestNamespace, startMoto, startPostgres, useControlPlane, usePostgres, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { fromTagList, TAG_NAME, TAG_NAMESPACE, TAG_UID } from '@hybridcloud-postgresql/aws-common';
 import { prepareMotoNetwork, standInFleet, startRdsProxy, type RdsProxy, type StandInFleet } from '@hybridcloud-postgresql/aws-common/testing';
@@ -70,22 +69,8 @@ afterAll(async () => {
 
 const liveInstance = async (id: string) => (await aws.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances![0]!;
 
-/** A CR as kopf 1.38 leaves it: its finalizer, last-handled-configuration, status.backend/deployment and status.kopf. */
-async function pythonServer(name: string, spec: Record<string, unknown>, backend: string): Promise<void> {
-  const cr = {
-    apiVersion: `${GROUP}/${VERSION}`, kind: 'PostgreSQLServer',
-    metadata: { name, namespace: ns, finalizers: ['kopf.zalando.org/KopfFinalizerMarker'], annotations: { 'kopf.zalando.org/last-handled-configuration': JSON.stringify({ spec }) } },
-    spec,
-  };
-  await cp.kubectl(['create', '-f', '-'], { input: JSON.stringify(cr) });
-  const status = { status: { backend, deployment: { status: 'finished', reason: 'Database server created', 'latest-update': '2025-03-01T10:00:00.123456+00:00' }, kopf: { progress: {} } } };
-  await cp.kubectl(['patch', '-n', ns, 'postgresqlservers', name, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
-}
-
-/** A Secret as the Python operator wrote it: string_data, Opaque, no labels or owner. */
-async function pythonSecret(name: string, data: Record<string, string>): Promise<void> {
-  await cp.kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace: ns }, stringData: data }) });
-}
+const pythonServer = (name: string, spec: Record<string, unknown>, backend: string) => pythonOperatorServer(cp, ns, name, spec, backend);
+const pythonSecret = (name: string, data: Record<string, string>) => pythonOperatorSecret(cp, ns, name, data);
 
 describe('awsrds: an instance of the Python operator', () => {
   const id = () => `${ns}-${NAME}`;

@@ -354,7 +354,7 @@ export function describeBackendConformance(o: ConformanceOptions): void {
       await explain('life-0', () => lifecycle('life-0'));
       const points = s.log.calls.slice(marker).filter((c) => c.mutating && c.object === obj(s, 'life-0')).length;
       expect(points, 'a lifecycle makes mutating calls').toBeGreaterThan(0);
-      const chosen = crashPoints(points, o.maxCrashPoints);
+      const chosen = crashPoints(points, o.maxCrashPoints, id);
       process.stderr.write(`[testkit] ${id}: crash points ${chosen.join(', ')} of ${points}${chosen.length < points ? ` (sample; seed ${crashSeed()}, HC_TESTKIT_CRASH_POINTS=all for every one)` : ''}\n`);
       for (const k of chosen) {
         await explain(`life-${k}`, () => lifecycle(`life-${k}`, k));
@@ -422,13 +422,14 @@ function crashSeed(): number {
  * of HC_TESTKIT_CRASH_POINTS of them (this repository's `npm test` runs a sample and the fault run
  * all of them; a day's seed rotates the sample, so all points get covered across runs).
  */
-export function crashPoints(points: number, max?: number): number[] {
+export function crashPoints(points: number, max?: number, salt = ''): number[] {
   const all = Array.from({ length: points }, (_, i) => i + 1);
   const env = process.env['HC_TESTKIT_CRASH_POINTS'];
   const limit = Math.min(max ?? points, env && env !== 'all' && Number(env) > 0 ? Number(env) : points);
   if (limit >= points) return all;
   // mulberry32: small, seeded, good enough to spread a sample.
-  let t = crashSeed() >>> 0;
+  // The backend's id salts the seed: backends with as many points do not all get the same sample.
+  let t = (crashSeed() + [...salt].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 0)) >>> 0;
   const random = () => {
     t = (t + 0x6d2b79f5) >>> 0;
     let r = Math.imul(t ^ (t >>> 15), 1 | t);

@@ -3,3 +3,4 @@ export { describeBackendConformance, KIT_API_VERSION, type ConformanceOptions, t
 export { startKitOperator, type KitOperator, type KitOperatorOptions } from './operator.js';
 export { recordBackend, CallLog, MUTATING, type Recording, type RecordedCall, type CrashPlan, type InjectedError } from './recordingBackend.js';
 export { World, eventually, psqlWith, isReady, readyOf } from './world.js';
+export { pythonOperatorServer, pythonOperatorSecret } from './pythonOperator.js';

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CONTROL_PLANE_ENV, CONTROL_PLANE_PENDING_ENV, connectControlPlane, ensureBinaries, ownedTempDir, readControlPlaneInfo, startControlPlane, unexpectedExits, type ControlPlane,
@@ -41,13 +41,16 @@ export async function setup(): Promise<void> {
   const started = Date.now();
   starting = startControlPlane().then(
     (cp) => {
-      copyFileSync(join(cp.dir, 'controlplane.json'), infoPath);
+      // Whole or not at all: workers poll for the file and read it the moment it exists.
+      copyFileSync(join(cp.dir, 'controlplane.json'), `${infoPath}.tmp`);
+      renameSync(`${infoPath}.tmp`, infoPath);
       process.stderr.write(`[testenv] control plane ${cp.server} up in ${((Date.now() - started) / 1000).toFixed(1)} s (KUBECONFIG=${cp.kubeconfigPath})\n`);
       return cp;
     },
     (err: Error) => {
       // Test files that need Kubernetes fail with this message; the others still run.
-      writeFileSync(infoPath, JSON.stringify({ error: err.message }));
+      writeFileSync(`${infoPath}.tmp`, JSON.stringify({ error: err.message }));
+      renameSync(`${infoPath}.tmp`, infoPath);
       process.stderr.write(`[testenv] control plane failed to start: ${err.message}\n`);
       return undefined;
     },

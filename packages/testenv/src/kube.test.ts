@@ -135,8 +135,8 @@ describe('kube-controller-manager', () => {
     await core.deleteNamespace({ name: victim });
     // The Secret goes at once; the ConfigMap waits on its finalizer and keeps the namespace Terminating.
     await expect.poll(async () => core.readNamespacedSecret({ namespace: victim, name: 's' }).then(() => 'exists', (e) => code(e)), { timeout: 30_000, interval: 200 }).toBe(404);
-    const held = await core.readNamespacedConfigMap({ namespace: victim, name: 'held' });
-    expect(held.metadata?.deletionTimestamp).toBeDefined();
+    // The namespace controller deletes resource kinds in its own order: the ConfigMap's delete may come after the Secret's.
+    await expect.poll(async () => (await core.readNamespacedConfigMap({ namespace: victim, name: 'held' })).metadata?.deletionTimestamp !== undefined, { timeout: 30_000, interval: 200 }).toBe(true);
     expect((await core.readNamespace({ name: victim })).status?.phase).toBe('Terminating');
     await core.patchNamespacedConfigMap({ namespace: victim, name: 'held', body: [{ op: 'remove', path: '/metadata/finalizers' }] });
     await expect.poll(async () => core.readNamespace({ name: victim }).then(() => 'exists', (e) => code(e)), { timeout: 60_000, interval: 300 }).toBe(404);

@@ -3,12 +3,11 @@
  * AWS SDK client against moto behind the RDS proxy (engine versions, fault injection), and one real
  * TLS PostgreSQL per Aurora cluster standing in for it (moto's endpoints are not connectable).
  */
-import { DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { DescribeDBClustersCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { expect } from 'vitest';
 import { describeBackendConformance } from '@hybridcloud-postgresql/testkit';
-import { startMoto, startPostgres } from '@hybridcloud-postgresql/testenv';
 import { TAG_UID, fromTagList } from '@hybridcloud-postgresql/aws-common';
-import { prepareMotoNetwork, standInFleet, startRdsProxy } from '@hybridcloud-postgresql/aws-common/testing';
+import { MOTO_ENV, startMotoStandIns } from '@hybridcloud-postgresql/aws-common/testing';
 import aurora from './index.js';
 import { writerIdentifier } from './desired.js';
 
@@ -17,13 +16,9 @@ const REGION = 'eu-central-1';
 describeBackendConformance({
   definition: aurora,
   environment: async ({ namespace }) => {
-    const env = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' };
-    const moto = await startMoto();
-    const proxy = await startRdsProxy(moto.endpoint);
-    const fleet = standInFleet(proxy, () => startPostgres());
-    const { subnetGroup, securityGroupId } = await prepareMotoNetwork(moto.endpoint, REGION);
-    // Straight to moto: what exists, unaffected by the proxy's faults.
-    const aws = new RDSClient({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const world = await startMotoStandIns(REGION);
+    // aws: straight to moto, what exists, unaffected by the proxy's faults.
+    const { proxy, fleet, subnetGroup, securityGroupId, aws } = world;
     const clustersOf = async (uid: string) =>
       ((await aws.send(new DescribeDBClustersCommand({}))).DBClusters ?? []).filter((c) => fromTagList(c.TagList)[TAG_UID] === uid);
     const instancesOf = async (uid: string) =>
@@ -40,7 +35,7 @@ describeBackendConformance({
           },
         },
       },
-      env,
+      env: { ...MOTO_ENV },
       serverSpec: { version: '16' },
       resolver: fleet.resolver,
       // A server is a cluster with its writer: one entry per cluster tagged with the CR's uid; any
@@ -76,12 +71,7 @@ describeBackendConformance({
           proxy.brownout = undefined;
         };
       },
-      close: async () => {
-        aws.destroy();
-        await fleet.close();
-        await proxy.stop();
-        await moto.stop();
-      },
+      close: () => world.close(),
     };
   },
 });

@@ -12,9 +12,9 @@
 import { CreateDBClusterCommand, CreateDBInstanceCommand, DescribeDBClustersCommand, DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallLog, eventually, isReady, psqlWith, readyOf, startKitOperator, World, type KitOperator, pythonOperatorSecret, pythonOperatorServer } from '@hybridcloud-postgresql/testkit';
-import { applyCrds, createTestNamespace, startMoto, startPostgres, useControlPlane, usePostgres, type ControlPlane } from '@hybridcloud-postgresql/testenv';
+import { applyCrds, createTestNamespace, useControlPlane, usePostgres, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { fromTagList, TAG_NAME, TAG_NAMESPACE, TAG_UID } from '@hybridcloud-postgresql/aws-common';
-import { prepareMotoNetwork, standInFleet, startRdsProxy, type RdsProxy, type StandInFleet } from '@hybridcloud-postgresql/aws-common/testing';
+import { startMotoStandIns, type MotoStandIns, type RdsProxy, type StandInFleet } from '@hybridcloud-postgresql/aws-common/testing';
 import aurora from './index.js';
 
 const REGION = 'eu-central-1';
@@ -24,7 +24,7 @@ const READ_ONLY = /^(Describe|List)/;
 
 let cp: ControlPlane;
 let ns: string;
-let moto: Awaited<ReturnType<typeof startMoto>>;
+let stand: MotoStandIns | undefined;
 let proxy: RdsProxy;
 let fleet: StandInFleet;
 let aws: RDSClient;
@@ -39,12 +39,9 @@ beforeAll(async () => {
   await applyCrds(cp);
   ns = await createTestNamespace(cp, 'py-aurora');
   psql = `${(await usePostgres()).binDir}/psql`;
-  for (const [k, v] of Object.entries({ AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' })) process.env[k] = v;
-  moto = await startMoto();
-  proxy = await startRdsProxy(moto.endpoint);
-  fleet = standInFleet(proxy, () => startPostgres());
-  const { subnetGroup, securityGroupId } = await prepareMotoNetwork(moto.endpoint, REGION);
-  aws = new RDSClient({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  stand = await startMotoStandIns(REGION);
+  ({ proxy, fleet, aws } = stand);
+  const { subnetGroup, securityGroupId } = stand;
   world = new World(cp.kubeConfig(), ns);
   // The Python operator's config file (plus what the test needs: the proxy, fast polling).
   config = {
@@ -63,10 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await op?.stop();
-  aws?.destroy();
-  await fleet?.close();
-  await proxy?.stop();
-  await moto?.stop();
+  await stand?.close();
 }, 120_000);
 
 const liveCluster = async (id: string) => (await aws.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }))).DBClusters![0]!;

@@ -3,12 +3,11 @@
  * SDK client against moto behind the RDS proxy (engine versions, fault injection), and one real TLS
  * PostgreSQL per RDS instance standing in for it (moto's endpoints are not connectable).
  */
-import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
+import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { expect } from 'vitest';
 import { describeBackendConformance } from '@hybridcloud-postgresql/testkit';
-import { startMoto, startPostgres } from '@hybridcloud-postgresql/testenv';
 import { TAG_UID, fromTagList } from '@hybridcloud-postgresql/aws-common';
-import { prepareMotoNetwork, standInFleet, startRdsProxy } from '@hybridcloud-postgresql/aws-common/testing';
+import { MOTO_ENV, startMotoStandIns } from '@hybridcloud-postgresql/aws-common/testing';
 import rds from './index.js';
 
 const REGION = 'eu-central-1';
@@ -16,13 +15,9 @@ const REGION = 'eu-central-1';
 describeBackendConformance({
   definition: rds,
   environment: async ({ namespace }) => {
-    const env = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' };
-    const moto = await startMoto();
-    const proxy = await startRdsProxy(moto.endpoint);
-    const fleet = standInFleet(proxy, () => startPostgres());
-    const { subnetGroup, securityGroupId } = await prepareMotoNetwork(moto.endpoint, REGION);
-    // Straight to moto: what exists, unaffected by the proxy's faults.
-    const aws = new RDSClient({ region: REGION, endpoint: moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const world = await startMotoStandIns(REGION);
+    // aws: straight to moto, what exists, unaffected by the proxy's faults.
+    const { proxy, fleet, subnetGroup, securityGroupId, aws } = world;
     const instancesOf = async (uid: string) =>
       ((await aws.send(new DescribeDBInstancesCommand({}))).DBInstances ?? []).filter((i) => fromTagList(i.TagList)[TAG_UID] === uid);
     return {
@@ -36,7 +31,7 @@ describeBackendConformance({
           },
         },
       },
-      env,
+      env: { ...MOTO_ENV },
       serverSpec: { version: '16' },
       resolver: fleet.resolver,
       // Every instance tagged with the CR's uid, whatever its identifier.
@@ -62,12 +57,7 @@ describeBackendConformance({
           proxy.brownout = undefined;
         };
       },
-      close: async () => {
-        aws.destroy();
-        await fleet.close();
-        await proxy.stop();
-        await moto.stop();
-      },
+      close: () => world.close(),
     };
   },
 });

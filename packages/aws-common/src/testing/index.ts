@@ -4,3 +4,4 @@ export * from './rdsProxy.js';
 export * from './motoNetwork.js';
 export * from './postgresStandIn.js';
 export * from './standInFleet.js';
+export * from './motoStandIns.js';

@@ -8,19 +8,17 @@
 import { expect } from 'vitest';
 import { defineBackend } from '@hybridcloud-postgresql/core';
 import { describeBackendConformance, type ServerRef } from '@hybridcloud-postgresql/testkit';
-import { ArmFake } from '@hybridcloud-postgresql/azure-fake';
+import type { ArmFake } from '@hybridcloud-postgresql/azure-fake';
 import { staticTokenCredential, TAG_NAME, TAG_NAMESPACE } from '@hybridcloud-postgresql/azure-common';
-import { azureStandIn, standInGateway, type StandInGateway } from '@hybridcloud-postgresql/azure-common/testing';
+import { startArmStandIns, type ArmStandIns } from '@hybridcloud-postgresql/azure-common/testing';
 import flexible, { createFlexibleBackend, type FlexibleConfig } from './index.js';
 
 const SUB = '00000000-0000-0000-0000-0000000000c1';
 const RG = 'rg-kit';
-/** Each Azure server's admin gets a role of its own in the one stand-in (servers share admin_username). */
-const adminRole = (server: string, login: string) => `${login.split('@')[0]}@${server}`;
 const TYPE = 'Microsoft.DBforPostgreSQL/flexibleServers';
 
 let fake: ArmFake;
-let gateway: StandInGateway;
+let stand: ArmStandIns | undefined;
 
 /** The backend as its definition builds it, with a static token for the fake instead of DefaultAzureCredential. */
 const definition = defineBackend<FlexibleConfig>({ ...flexible, create: (ctx) => createFlexibleBackend(ctx.config, staticTokenCredential(), { pollIntervalMs: 50 }) });
@@ -35,11 +33,9 @@ const serversOf = (s: ServerRef) =>
 describeBackendConformance({
   definition,
   environment: async ({ postgres }) => {
-    fake = await ArmFake.start({ operationMs: 50 });
-    fake.seedResourceGroup(SUB, RG);
     // The fake's hooks set admin passwords and create databases in the stand-in; clients reach it through the gateway.
-    azureStandIn(fake, postgres, { adminRole });
-    gateway = await standInGateway(postgres, { kind: 'flexible', adminLogin: 'azadmin', adminRole });
+    stand = await startArmStandIns(postgres, { kind: 'flexible', subscription: SUB, resourceGroup: RG });
+    fake = stand.fake;
     return {
       config: {
         backend: 'azurepostgresflexible',
@@ -50,7 +46,7 @@ describeBackendConformance({
         },
       },
       serverSpec: { size: { storageGB: 32 } },
-      resolver: gateway,
+      resolver: stand.gateway,
       resources: async (s) => serversOf(s),
       update: {
         spec: { size: { storageGB: 64 } },
@@ -67,10 +63,7 @@ describeBackendConformance({
       notApplicable: {
         unsupportedFields: 'flexible server honours every spec field (capabilities all true): nothing to report',
       },
-      close: async () => {
-        await gateway?.close();
-        await fake?.stop();
-      },
+      close: async () => stand?.close(),
     };
   },
 });

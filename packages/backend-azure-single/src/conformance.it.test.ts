@@ -9,19 +9,17 @@
 import { expect } from 'vitest';
 import { defineBackend } from '@hybridcloud-postgresql/core';
 import { describeBackendConformance, type ServerRef } from '@hybridcloud-postgresql/testkit';
-import { ArmFake } from '@hybridcloud-postgresql/azure-fake';
+import type { ArmFake } from '@hybridcloud-postgresql/azure-fake';
 import { staticTokenCredential, TAG_NAME, TAG_NAMESPACE } from '@hybridcloud-postgresql/azure-common';
-import { azureStandIn, standInGateway, type StandInGateway } from '@hybridcloud-postgresql/azure-common/testing';
+import { startArmStandIns, type ArmStandIns } from '@hybridcloud-postgresql/azure-common/testing';
 import single, { createSingleBackend, type SingleConfig } from './index.js';
 
 const SUB = '00000000-0000-0000-0000-0000000000c2';
 const RG = 'rg-kit-single';
-/** Each Azure server's admin gets a role of its own in the one stand-in (servers share admin_username). */
-const adminRole = (server: string, login: string) => `${login.split('@')[0]}@${server}`;
 const TYPE = 'Microsoft.DBforPostgreSQL/servers';
 
 let fake: ArmFake;
-let gateway: StandInGateway;
+let stand: ArmStandIns | undefined;
 
 
 /** The backend as its definition builds it, with a static token for the fake instead of DefaultAzureCredential. */
@@ -37,11 +35,9 @@ const serversOf = (s: ServerRef) =>
 describeBackendConformance({
   definition,
   environment: async ({ postgres }) => {
-    fake = await ArmFake.start({ operationMs: 50 });
-    fake.seedResourceGroup(SUB, RG);
     // The fake's hooks set admin passwords and create databases in the stand-in; clients reach it through the gateway.
-    azureStandIn(fake, postgres, { adminRole });
-    gateway = await standInGateway(postgres, { kind: 'single', adminLogin: 'azadmin', adminRole });
+    stand = await startArmStandIns(postgres, { kind: 'single', subscription: SUB, resourceGroup: RG });
+    fake = stand.fake;
     return {
       config: {
         backend: 'azurepostgres',
@@ -52,7 +48,7 @@ describeBackendConformance({
         },
       },
       serverSpec: { size: { storageGB: 100 } },
-      resolver: gateway,
+      resolver: stand.gateway,
       resources: async (s) => serversOf(s),
       update: {
         spec: { size: { cpu: 4, storageGB: 200 } },
@@ -72,10 +68,7 @@ describeBackendConformance({
         const end = kind === 'throttled' ? fake.throttle(Infinity, 1) : fake.unavailable(Infinity);
         return async () => end();
       },
-      close: async () => {
-        await gateway?.close();
-        await fake?.stop();
-      },
+      close: async () => stand?.close(),
     };
   },
 });

@@ -16,22 +16,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineBackend } from '@hybridcloud-postgresql/core';
 import { CallLog, eventually, isReady, psqlWith, readyOf, startKitOperator, World, type KitOperator, pythonOperatorSecret, pythonOperatorServer } from '@hybridcloud-postgresql/testkit';
 import { applyCrds, createTestNamespace, useControlPlane, usePostgres, type ControlPlane } from '@hybridcloud-postgresql/testenv';
-import { ArmFake } from '@hybridcloud-postgresql/azure-fake';
+import type { ArmFake } from '@hybridcloud-postgresql/azure-fake';
 import { staticTokenCredential, TAG_NAME, TAG_NAMESPACE } from '@hybridcloud-postgresql/azure-common';
-import { azureStandIn, standInGateway, type StandInGateway } from '@hybridcloud-postgresql/azure-common/testing';
+import { perServerAdminRole, startArmStandIns, type ArmStandIns } from '@hybridcloud-postgresql/azure-common/testing';
 import single, { createSingleBackend, type SingleConfig } from './index.js';
 
 const SUB = '00000000-0000-0000-0000-0000000000d2';
 const RG = 'rg-py-single';
 const NAME = 'pysingle';
 const PW = 'Py7SingleAdmin-x';
-const adminRole = (server: string, login: string) => `${login.split('@')[0]}@${server}`;
 const definition = defineBackend<SingleConfig>({ ...single, create: (ctx) => createSingleBackend(ctx.config, staticTokenCredential(), { pollIntervalMs: 50 }) });
 
 let cp: ControlPlane;
 let ns: string;
 let fake: ArmFake;
-let gateway: StandInGateway;
+let stand: ArmStandIns | undefined;
 let world: World;
 let psql: string;
 let config: Record<string, unknown>;
@@ -44,10 +43,8 @@ beforeAll(async () => {
   ns = await createTestNamespace(cp, 'py-single');
   const postgres = await usePostgres();
   psql = `${postgres.binDir}/psql`;
-  fake = await ArmFake.start({ operationMs: 50 });
-  fake.seedResourceGroup(SUB, RG);
-  azureStandIn(fake, postgres, { adminRole });
-  gateway = await standInGateway(postgres, { kind: 'single', adminLogin: 'azadmin', adminRole });
+  stand = await startArmStandIns(postgres, { kind: 'single', subscription: SUB, resourceGroup: RG });
+  fake = stand.fake;
   world = new World(cp.kubeConfig(), ns);
   // The Python operator's config file: a default class it applied only with size.class, Azure
   // services allowed, the deletion lock; plus what the test needs (the fake's endpoint and CA).
@@ -66,8 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await op?.stop();
-  await gateway?.close();
-  await fake?.stop();
+  await stand?.close();
 }, 120_000);
 
 /** One ARM request as the Python SDK sent it (bearer token, api-version 2017-12-01). */
@@ -117,7 +113,7 @@ describe('azurepostgres: a single server of the Python operator', () => {
     await pythonServer(NAME, spec, 'azurepostgres');
     fake.requests.length = 0;
 
-    op = await startKitOperator({ kubeConfig: cp.kubeConfig(), definition, config, namespace: ns, env: process.env, resolver: gateway, log });
+    op = await startKitOperator({ kubeConfig: cp.kubeConfig(), definition, config, namespace: ns, env: process.env, resolver: stand!.gateway, log });
     await eventually(`server ${NAME} Ready`, async () => isReady(await world.get('server', NAME)), 120_000, async () => JSON.stringify(readyOf(await world.get('server', NAME))));
     // One Warning per difference (per operator process: a restarted operator names it once more).
     const kept = await eventually('the AdoptedValueKept Warnings', async () => {
@@ -135,7 +131,7 @@ describe('azurepostgres: a single server of the Python operator', () => {
     const object = `${ns}/${NAME}`;
     const observed = log.of('observeServer', object).length;
     await op.stop();
-    op = await startKitOperator({ kubeConfig: cp.kubeConfig(), definition, config, namespace: ns, env: process.env, resolver: gateway, log });
+    op = await startKitOperator({ kubeConfig: cp.kubeConfig(), definition, config, namespace: ns, env: process.env, resolver: stand!.gateway, log });
     await eventually('a reconcile after the restart', async () => log.of('observeServer', object).length > observed, 60_000);
     await new Promise((r) => setTimeout(r, 1_000));
 
@@ -146,9 +142,9 @@ describe('azurepostgres: a single server of the Python operator', () => {
 
     const data = (await world.secret(spec.credentialsSecret))!;
     expect(data).toMatchObject(creds);
-    const login = await psqlWith(psql, data, 'SELECT current_user', gateway, { namespace: ns, name: NAME, backend: 'azurepostgres' });
+    const login = await psqlWith(psql, data, 'SELECT current_user', stand!.gateway, { namespace: ns, name: NAME, backend: 'azurepostgres' });
     expect(login.code, login.stderr).toBe(0);
-    expect(login.stdout).toBe(adminRole(server(), 'azadmin'));
+    expect(login.stdout).toBe(perServerAdminRole(server(), 'azadmin'));
 
     const srv = (await world.get('server', NAME))!;
     expect(srv.metadata.finalizers).toEqual(['hybridcloud.maibornwolff.de/finalizer']);
@@ -169,7 +165,7 @@ describe('azurepostgres: a single server of the Python operator', () => {
     expect(fake.writes().filter((w) => w.method === 'PATCH' && w.path.endsWith(server()))).toHaveLength(1);
     const data = (await world.secret(spec.credentialsSecret))!;
     expect(data).toMatchObject(creds);
-    const login = await psqlWith(psql, data, 'SELECT current_user', gateway, { namespace: ns, name: NAME, backend: 'azurepostgres' });
+    const login = await psqlWith(psql, data, 'SELECT current_user', stand!.gateway, { namespace: ns, name: NAME, backend: 'azurepostgres' });
     expect(login.code, login.stderr).toBe(0);
   });
 });

@@ -3,3 +3,4 @@ export * from './fakeOp.js';
 export * from './converge.js';
 export * from './postgresStandIn.js';
 export * from './standInGateway.js';
+export * from './armStandIns.js';

@@ -12,9 +12,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startPostgres, type ControlPlane, type Postgres } from '@hybridcloud-postgresql/testenv';
-import { ArmFake } from '@hybridcloud-postgresql/azure-fake';
+import type { ArmFake } from '@hybridcloud-postgresql/azure-fake';
 import { TAG_NAME, TAG_NAMESPACE } from '@hybridcloud-postgresql/azure-common';
-import { azureStandIn, standInGateway, type StandInGateway } from '@hybridcloud-postgresql/azure-common/testing';
+import { startArmStandIns } from '@hybridcloud-postgresql/azure-common/testing';
 import { startOperator, type OperatorProcess } from '../harness.js';
 import type { Inventory } from './killDuringLifecycle.js';
 import { serveResolver, type ResolverEndpoint } from './resolverEndpoint.js';
@@ -24,8 +24,6 @@ export type AzureBackend = 'azurepostgresflexible' | 'azurepostgres';
 const SUB = '00000000-0000-0000-0000-0000000000f1';
 const RG = 'rg-faults';
 const ADMIN = 'azadmin';
-/** Each Azure server's admin gets a role of its own in the one stand-in (servers share admin_username). */
-const adminRole = (server: string, login: string) => `${login.split('@')[0]}@${server}`;
 export const SERVER_TYPE: Record<AzureBackend, string> = {
   azurepostgresflexible: 'Microsoft.DBforPostgreSQL/flexibleServers',
   azurepostgres: 'Microsoft.DBforPostgreSQL/servers',
@@ -55,10 +53,9 @@ async function managedIdentity(): Promise<{ server: Server; endpoint: string }> 
 
 export async function startAzureWorld(cp: ControlPlane, namespace: string, backend: AzureBackend, opts: { operationMs?: number } = {}): Promise<AzureWorld> {
   const type = SERVER_TYPE[backend];
-  const [fake, pgs, mi] = await Promise.all([ArmFake.start({ operationMs: opts.operationMs ?? 1000 }), startPostgres(), managedIdentity()]);
-  fake.seedResourceGroup(SUB, RG);
-  azureStandIn(fake, pgs as Postgres, { adminRole });
-  const gateway: StandInGateway = await standInGateway(pgs, { kind: backend === 'azurepostgres' ? 'single' : 'flexible', adminLogin: ADMIN, adminRole });
+  const [pgs, mi] = await Promise.all([startPostgres(), managedIdentity()]);
+  const arm = await startArmStandIns(pgs as Postgres, { kind: backend === 'azurepostgres' ? 'single' : 'flexible', subscription: SUB, resourceGroup: RG, adminLogin: ADMIN, operationMs: opts.operationMs ?? 1000 });
+  const { fake, gateway } = arm;
   const resolver: ResolverEndpoint = await serveResolver((server, e) => gateway.resolve(server as never, { ...e, sslmode: 'require', adminUsername: '' }));
   const config = {
     backend,
@@ -125,8 +122,7 @@ export async function startAzureWorld(cp: ControlPlane, namespace: string, backe
     async stop() {
       await resolver.close();
       await new Promise<void>((r) => mi.server.close(() => r()));
-      await gateway.close();
-      await fake.stop();
+      await arm.close();
       await pgs.stop();
     },
   };

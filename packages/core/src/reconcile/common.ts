@@ -67,15 +67,28 @@ export function involved(obj: AnyResource): InvolvedObject {
 }
 
 /**
- * Adds our finalizer; kopf's is replaced in the same write (adoption of objects the Python
- * operator managed). The resourceVersion makes a concurrent change fail with 409 (retried)
- * instead of being lost, since a merge patch replaces the whole list.
+ * Core's own annotation on a PostgreSQLDatabase: the backend it is being provisioned through, set in
+ * the same write as the finalizer, before the first SQL statement. A database that fails later (a
+ * missing extension, a crash) is still cleaned up on delete, without an extra status write
+ * ("Creating") per database. status.backend takes over once the database is Ready.
  */
-export async function ensureFinalizer<T extends AnyResource>(kube: KubeAccess, kind: Kind, obj: T): Promise<T> {
+export const BACKEND_ANNOTATION = 'hybridcloud.maibornwolff.de/backend';
+
+/**
+ * Adds our finalizer; kopf's is replaced in the same write (adoption of objects the Python
+ * operator managed). `annotations` go in the same write. The resourceVersion makes a concurrent
+ * change fail with 409 (retried) instead of being lost, since a merge patch replaces the whole list.
+ */
+export async function ensureFinalizer<T extends AnyResource>(kube: KubeAccess, kind: Kind, obj: T, annotations: Record<string, string> = {}): Promise<T> {
   const current = obj.metadata.finalizers ?? [];
-  if (current.includes(FINALIZER) && !current.includes(KOPF_FINALIZER)) return obj;
+  const missing = Object.entries(annotations).filter(([k, v]) => obj.metadata.annotations?.[k] !== v);
+  if (current.includes(FINALIZER) && !current.includes(KOPF_FINALIZER) && missing.length === 0) return obj;
   const finalizers = [...current.filter((f) => f !== KOPF_FINALIZER && f !== FINALIZER), FINALIZER];
-  const patch = { finalizers, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) };
+  const patch = {
+    finalizers,
+    ...(missing.length > 0 ? { annotations: Object.fromEntries(missing) } : {}),
+    ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}),
+  };
   const patched = await kube.patchMetadata<T>(kind, obj.metadata.namespace, obj.metadata.name, patch);
   // 404: the object went away since we read it. Creating anything now would leak it (no finalizer
   // could ever clean it up), so the reconcile stops here.

@@ -1,9 +1,12 @@
 /**
  * PostgreSQLDatabase reconcile: wait for the server (Ready=False ServerNotReady; the controller
  * re-queues databases when their server changes, no fixed sleeps), then role, database, owner,
- * grants and extensions inside the database, then the credentials Secret. The password is stored
- * (pending, in a Secret of its own) before the role gets it. Deletion drops database and role unless the backend keeps
- * them (fake deletion), then removes the finalizer.
+ * grants and extensions inside the database, then the credentials Secret, written whole once the
+ * role has its password. A reset's new password is stored first (pending, in a Secret of its own);
+ * a first creation's need not be (see apply). From apply to Ready a database costs the API server
+ * four writes: the finalizer (with the backend annotation), the Secret, the status and one Event.
+ * Deletion drops database and role unless the backend keeps them (fake deletion), then removes the
+ * finalizer.
  */
 import type { PostgreSQLDatabase, PostgreSQLServer, ResourceStatus } from '../api/schema.js';
 import type { AdminConnection, Backend, DatabaseRequest, Endpoint, Op, ServerRequest } from '../backend/contract.js';
@@ -14,7 +17,7 @@ import { credentialsData, decodeSecret, foreignController } from '../credentials
 import { assertIdentifier, databaseNameFor } from '../sql/names.js';
 import { claimFor } from './adoption.js';
 import {
-  ACTION_LABEL, DELETION_POLICY_ANNOTATION, ORPHAN_HINT, ObjectGone, RESET_PASSWORD, ensureFinalizer, eventOnTransition, hasFinalizer,
+  ACTION_LABEL, BACKEND_ANNOTATION, DELETION_POLICY_ANNOTATION, ORPHAN_HINT, ObjectGone, RESET_PASSWORD, ensureFinalizer, eventOnTransition, hasFinalizer,
   makeOp, managedByPythonOperator, orphanOnDelete, record, unclaimedSecretProblem, redact, removeActionLabel, removeFinalizer, serverRequest,
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
@@ -127,7 +130,8 @@ export class DatabaseReconciler implements Reconciler {
     const { kube, sql } = this.d;
     // Computed before anything is written: adoption may depend on the state we found.
     const claim = claimFor('PostgreSQLDatabase', obj);
-    obj = await ensureFinalizer(kube, 'database', obj);
+    // Reads only until the server is usable and the names are valid: a database that waits for its
+    // server or has a bad name gets a status but no finalizer (nothing exists to clean up).
     const ctx = await this.serverContext(obj, (s, id, r) => makeOp(this.opDeps(), 'server', s, id, r), true, secrets);
     const db = this.dbRequest(obj, ctx);
     try {
@@ -139,17 +143,17 @@ export class DatabaseReconciler implements Reconciler {
       await this.writeStatus(obj, { ready: false, reason: 'InvalidName', message: (err as Error).message, deployment: 'failed', deploymentReason: (err as Error).message });
       return {};
     }
-    // The backend is recorded before anything exists: a database that fails later (a missing
-    // extension, a crash) is still cleaned up on delete, through the backend that made it.
-    if (obj.status?.backend !== ctx.backendId && !managedByPythonOperator(obj)) {
-      await this.writeStatus(obj, { backend: ctx.backendId, ready: false, reason: 'Creating', message: `Creating role and database on server ${ctx.server.metadata.name}`, deployment: 'working', deploymentReason: null });
-    }
+    // The backend is recorded before anything exists, in the finalizer's write: a database that
+    // fails later (a missing extension, a crash) is still cleaned up on delete, through the backend
+    // that made it. (kopf-managed objects are recognised by kopf's marks instead.)
+    const recorded: Record<string, string> = obj.status?.backend === ctx.backendId || managedByPythonOperator(obj) ? {} : { [BACKEND_ANNOTATION]: ctx.backendId };
+    obj = await ensureFinalizer(kube, 'database', obj, recorded);
     const hooks = ctx.backend.database ?? {};
     const dialect = hooks.dialect ?? 'postgresql';
     const op = makeOp(this.opDeps(), 'database', obj, ctx.backendId);
 
-    // Password first: stored in the pending Secret before the role gets it; the credentials
-    // Secret is written only whole, once the role has the password (reconcile/passwords.ts).
+    // The credentials Secret is written only whole, once the role has the password
+    // (reconcile/passwords.ts).
     const secretName = obj.spec.credentialsSecret;
     const secret = await kube.getSecret(obj.metadata.namespace, secretName);
     const owner = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, uid: obj.metadata.uid ?? '' };
@@ -169,8 +173,16 @@ export class DatabaseReconciler implements Reconciler {
       await record(this.d.events, obj, 'Warning', 'UnknownAction', `Unknown ${ACTION_LABEL} '${action}'; supported: ${RESET_PASSWORD}`, this.d.log);
       await removeActionLabel(kube, 'database', obj);
     }
-    if (!pending && (!current || resetRequested)) {
-      if (current) await confirmCurrent(kube, 'database', obj);
+    if (!pending && !current) {
+      // First creation: nobody holds a password yet, so it need not survive a crash. A crash after
+      // the role got it leaves a role of ours (marked with our uid) and no Secret; the next
+      // reconcile gives the role a new password and writes the Secret. Saves a pending Secret's
+      // create and delete per database (two API writes).
+      pending = this.d.generatePassword();
+      secrets.push(pending);
+    } else if (!pending && resetRequested) {
+      // A reset: consumers hold the old password, so the new one is stored before the role gets it.
+      await confirmCurrent(kube, 'database', obj);
       pending = this.d.generatePassword();
       secrets.push(pending);
       pendingSecret = await storePending(kube, obj.metadata.namespace, owner, pending, pendingSecret);
@@ -216,7 +228,7 @@ export class DatabaseReconciler implements Reconciler {
     if (!hasFinalizer(obj)) return {};
     if (orphanOnDelete(obj)) {
       await record(this.d.events, obj, 'Warning', 'Orphaned', `${DELETION_POLICY_ANNOTATION}=Orphan: role and database are left on the server; only the finalizer is removed`, this.d.log);
-    } else if (obj.status?.backend !== undefined || managedByPythonOperator(obj)) {
+    } else if (obj.status?.backend !== undefined || obj.metadata.annotations?.[BACKEND_ANNOTATION] !== undefined || managedByPythonOperator(obj)) {
       // Never provisioned (no backend recorded before the first SQL, no kopf marks): nothing to drop.
       await this.dropOnServer(obj, secrets);
     }

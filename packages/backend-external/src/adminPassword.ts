@@ -2,7 +2,7 @@
  * The operator's admin password for the external server: inline, from an environment variable,
  * or from a Secret (read when needed, cached briefly so a rotation is picked up). Never logged.
  */
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { terminal, retryable } from '@hybridcloud-postgresql/core';
 import type { ExternalConfig } from './config.js';
 
@@ -13,7 +13,8 @@ export class AdminPasswordSource {
 
   constructor(
     private readonly config: ExternalConfig,
-    private readonly kubeConfig: KubeConfig,
+    /** Asked only when the password is in a Secret: building it loads client-node (core's kube/connection.ts). */
+    private readonly kubeConfig: () => KubeConfig,
     private readonly operatorNamespace: string,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
@@ -39,7 +40,8 @@ export class AdminPasswordSource {
     const namespace = ref.namespace ?? this.operatorNamespace;
     let data: Record<string, string> | undefined;
     try {
-      data = (await this.kubeConfig.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace, name: ref.name })).data;
+      const { CoreV1Api } = await import('@kubernetes/client-node');
+      data = (await this.kubeConfig().makeApiClient(CoreV1Api).readNamespacedSecret({ namespace, name: ref.name })).data;
     } catch (err) {
       throw retryable(`cannot read admin Secret ${namespace}/${ref.name}: ${(err as { code?: number }).code ?? (err as Error).message}`, undefined, 'AdminCredentialsMissing');
     }

@@ -16,7 +16,7 @@ export default defineBackend<ExternalConfig>({
   displayName: 'Existing (external) PostgreSQL server',
   configSchema: ExternalConfigSchema,
   create(ctx) {
-    const password = new AdminPasswordSource(ctx.config, ctx.kubeConfig, ctx.operatorNamespace);
+    const password = new AdminPasswordSource(ctx.config, () => ctx.kubeConfig, ctx.operatorNamespace);
     password.checkConfigured();
     // Own pools: the backend's admin connection is separate from core's per-server pools.
     return new ExternalBackend(ctx.config, new SqlAdmin(), password, ctx.log);

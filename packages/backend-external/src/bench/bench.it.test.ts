@@ -139,6 +139,16 @@ function cpuMeter(cp: ControlPlane, pgPort: number, operatorPid: () => number | 
   };
 }
 
+/** Where the operator's memory is, from its own default metrics (prom-client): V8 heap, external (Buffers), per heap space. */
+function memoryOf(metrics: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of metrics.split('\n')) {
+    const m = /^(process_resident_memory_bytes|nodejs_heap_size_total_bytes|nodejs_heap_size_used_bytes|nodejs_external_memory_bytes|nodejs_heap_space_size_total_bytes\{space="(\w+)"\}) (\S+)/.exec(line);
+    if (m) out[m[2] ? `space_${m[2]}` : m[1]!.replace(/_bytes$/, '')] = Math.round(Number(m[3]) / 1048576 * 10) / 10;
+  }
+  return out;
+}
+
 function rssMiB(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   return Math.round((kb / 1024) * 10) / 10;
@@ -184,6 +194,7 @@ it.skipIf(!enabled)('benchmark', { timeout: 3_600_000 }, async () => {
   const names = Array.from({ length: N_FIRST }, (_, i) => `db-${i}`);
   await new Promise((r) => setTimeout(r, 1000)); // the server's last writes land before counting
   const phase1Before = await requestCounts(cp);
+  results['rssMiBBeforePhase1'] = rssMiB(op.child.pid!);
   const xacts0 = await xacts(pgs);
   cpu = cpuMeter(cp, pgs.port, () => op?.child.pid);
   const t0 = Date.now();
@@ -224,6 +235,8 @@ it.skipIf(!enabled)('benchmark', { timeout: 3_600_000 }, async () => {
   mkdirSync(join(REPO, '.testenv'), { recursive: true });
   writeFileSync(join(REPO, '.testenv', 'bench-operator-phase1.log'), op.output());
   const metrics = await (await fetch(`http://127.0.0.1:${op.healthPort}/metrics`)).text();
+  results['phase1Memory'] = memoryOf(metrics);
+  log(`operator memory after the job (MiB): RSS before the job ${results['rssMiBBeforePhase1']}, after ${results['rssMiBAfterPhase1']}; ${JSON.stringify(results['phase1Memory'])}`);
   results['phase1ReconcileMetrics'] = metrics.split('\n').filter((l) => /^hybridcloud_\w*reconcile\w*(_total|_sum|_count)\{/.test(l));
   log(`${N_FIRST} databases → all Secrets give working logins after ${results['secondsUntilAllLoginsWork']} s (applying the CRs took ${applied / 1000} s)`);
   // The operator's transactions on PostgreSQL (its own, plus the bench's login checks and this count).

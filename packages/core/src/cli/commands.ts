@@ -4,7 +4,8 @@
  */
 import type { ConnectionResolver } from '../backend/connectionResolver.js';
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.js';
+import { LiteKubeConfig } from '../kube/kubeconfig.js';
 import type { DependencyContainer } from 'tsyringe';
 import type { BackendDefinition } from '../backend/contract.js';
 import { ConfigError } from '../config/errors.js';
@@ -29,7 +30,7 @@ export interface CliIo {
   /** Backends registered in code (built-ins). */
   registered?: readonly BackendDefinition[];
   modules?: readonly ContainerModule[];
-  loadKubeConfig?: () => KubeConfig;
+  loadKubeConfig?: () => KubeConnection;
   /** Where core and backends connect for SQL (tests, out-of-cluster development); default identity. */
   connectionResolver?: ConnectionResolver;
   /** The controller runtime; default: lazily imported from controller/manager.js. */
@@ -105,12 +106,11 @@ async function check(cmd: Extract<Command, { kind: 'check' }>, io: CliIo): Promi
   io.stdout.write(`# Backends that will be loaded:\n${lines.join('\n')}\n`);
   // Each backend's create() runs too (and is closed again): a config `run` would reject is
   // rejected here, not reported OK (a missing admin password variable, a bad combination).
-  let kubeConfig: KubeConfig;
+  let kubeConfig: KubeConnection;
   try {
     kubeConfig = io.loadKubeConfig ? io.loadKubeConfig() : defaultKubeConfig();
   } catch {
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({ clusters: [{ name: 'check', server: 'https://127.0.0.1:1' }], users: [{ name: 'check' }], contexts: [{ name: 'check', cluster: 'check', user: 'check' }], currentContext: 'check' });
+    kubeConfig = LiteKubeConfig.unauthenticated('https://127.0.0.1:1');
   }
   const logger = io.logger?.('error') ?? createLogger({ level: 'error' });
   const registry = await createBackends(prepared, { kubeConfig, logger });
@@ -165,7 +165,7 @@ async function run(cmd: Extract<Command, { kind: 'run' }>, io: CliIo): Promise<n
   const logger = io.logger?.(config.operator.log_level) ?? createLogger({ level: config.operator.log_level });
   for (const w of prepared.loaded.warnings) logger.warn(w);
   for (const o of prepared.loaded.envOverrides) logger.info({ variable: o.variable, key: o.path.join('.') }, 'config key set from the environment');
-  let kubeConfig: KubeConfig;
+  let kubeConfig: KubeConnection;
   try {
     kubeConfig = io.loadKubeConfig ? io.loadKubeConfig() : defaultKubeConfig();
   } catch (err) {
@@ -188,9 +188,7 @@ async function run(cmd: Extract<Command, { kind: 'run' }>, io: CliIo): Promise<n
   return (result as { fatal?: boolean } | undefined)?.fatal ? 1 : 0;
 }
 
-/** KUBECONFIG / ~/.kube/config, or the in-cluster service account. */
-function defaultKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
+/** KUBECONFIG / ~/.kube/config, or the in-cluster service account; without client-node (kube/connection.ts). */
+function defaultKubeConfig(): KubeConnection {
+  return LiteKubeConfig.load();
 }

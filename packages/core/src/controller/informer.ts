@@ -13,7 +13,9 @@
  * hasSynced() turns true only after the first successful LIST. Handlers run synchronously in
  * event order and must be cheap (enqueue a key); a throwing handler is logged, never fatal.
  */
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.js';
+import { KubeHttp } from '../reconcile/kubeHttp.js';
 import { describeError, kubeStatus, KubeApiError } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { backoffDelay } from './backoff.js';
@@ -64,8 +66,8 @@ export interface InformerOptions {
   listTimeoutMs?: number;
   /** Called on each restart after an error (metrics). */
   onRestart?: (err: unknown) => void;
-  /** The watch client; default client-node's Watch (tests inject a stalled one for the watchdog). */
-  watch?: Pick<Watch, 'watch'>;
+  /** The watch client; default core's KubeHttp (tests inject a stalled one for the watchdog). */
+  watch?: WatchClient;
   /**
    * Applied to every object before it is cached and handed to handlers; default: drop
    * metadata.managedFields, which nothing here reads and which can double an object's size.
@@ -77,6 +79,11 @@ export function stripManagedFields<O extends KubernetesObject>(obj: O): O {
   if (!obj?.metadata?.managedFields) return obj;
   const { managedFields: _drop, ...metadata } = obj.metadata;
   return { ...obj, metadata };
+}
+
+/** Starts a watch stream (client-node's Watch has the same shape). */
+export interface WatchClient {
+  watch(path: string, params: Record<string, string | number | boolean>, onEvent: (type: string, obj: never) => void, done: (err: unknown) => void): Promise<{ abort(): void }>;
 }
 
 type WatchEnd = { kind: 'closed' } | { kind: 'gone' } | { kind: 'error'; error: unknown } | { kind: 'stopped' } | { kind: 'watchdog' };
@@ -96,20 +103,20 @@ export class Informer<T extends KubernetesObject> implements ObjectInformer<T> {
   private lastActivity = 0;
   private watchdog: TimerHandle | undefined;
   private readonly timers: Timers;
-  private readonly watch: Pick<Watch, 'watch'>;
+  private readonly watch: WatchClient;
   private readonly transform: <O extends KubernetesObject>(obj: O) => O;
   private restartCount = 0;
   /** Watch events received (bookmarks included): tells a working stream from one that closes at once. */
   private eventCount = 0;
 
   constructor(
-    kubeConfig: KubeConfig,
+    kubeConfig: KubeConnection,
     private readonly source: InformerSource<T>,
     private readonly options: InformerOptions,
   ) {
     this.name = options.name;
     this.timers = options.timers ?? realTimers;
-    this.watch = options.watch ?? new Watch(kubeConfig);
+    this.watch = options.watch ?? new KubeHttp(kubeConfig);
     this.transform = options.transform ?? stripManagedFields;
   }
 
@@ -272,7 +279,7 @@ export class Informer<T extends KubernetesObject> implements ObjectInformer<T> {
   private watchOnce(): Promise<WatchEnd> {
     return new Promise<WatchEnd>((resolve) => {
       let ended = false;
-      let ctl: AbortController | undefined;
+      let ctl: { abort(): void } | undefined;
       const end = (e: WatchEnd) => {
         if (ended) return;
         ended = true;
@@ -290,7 +297,8 @@ export class Informer<T extends KubernetesObject> implements ObjectInformer<T> {
         .watch(
           this.source.path,
           params,
-          (type: string, obj: T) => {
+          (type: string, received: never) => {
+            let obj: T = received;
             if (ended) return;
             this.lastActivity = this.timers.now();
             this.eventCount++;

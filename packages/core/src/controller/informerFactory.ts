@@ -1,5 +1,6 @@
 /** Builds informers for a resource type: cluster-wide, or one per watched namespace. */
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.js';
 import type { KubeClient } from '../kube/client.js';
 import { collectionPath, type ResourceType } from '../kube/resource.js';
 import { Informer, InformerGroup, type InformerOptions, type ObjectInformer } from './informer.js';
@@ -12,7 +13,7 @@ export interface ResourceInformerOptions extends Omit<InformerOptions, 'name'> {
   name?: string;
 }
 
-export function createResourceInformer<T extends KubernetesObject>(kubeConfig: KubeConfig, client: KubeClient, r: ResourceType, o: ResourceInformerOptions): ObjectInformer<T> {
+export function createResourceInformer<T extends KubernetesObject>(kubeConfig: KubeConnection, client: KubeClient, r: ResourceType, o: ResourceInformerOptions): ObjectInformer<T> {
   const name = o.name ?? r.plural;
   const selectors = { ...(o.labelSelector ? { labelSelector: o.labelSelector } : {}), ...(o.fieldSelector ? { fieldSelector: o.fieldSelector } : {}) };
   const one = (namespace: string | undefined) =>

@@ -12,17 +12,20 @@
  *   controller-runtime does: a replica that might have missed a takeover must not keep acting).
  * - stop({ release: true }) on graceful shutdown empties the holder so a standby takes over at
  *   its next retry instead of waiting for expiry.
- * Times are MicroTime (RFC 3339 with microseconds); client-node's V1MicroTime serialises so.
+ * Times are MicroTime (RFC 3339 with microseconds). Requests go through core's keep-alive JSON
+ * client (one TLS connection), not client-node's generated API (a new TLS agent per request).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.js';
+import { KubeHttp } from '../reconcile/kubeHttp.js';
 import { describeError, isAlreadyExists, isConflict, isNotFound, kubeStatus } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { realTimers, sleep, type Timers } from './timers.js';
 
 export interface LeaderElectionOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeConnection;
   namespace: string;
   leaseName: string;
   identity?: string;
@@ -41,7 +44,7 @@ export const defaultIdentity = (): string => `${process.env['POD_NAME'] ?? hostn
 
 export class LeaderElector {
   readonly identity: string;
-  private readonly api: CoordinationV1Api;
+  private readonly http: KubeHttp;
   private readonly timers: Timers;
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
@@ -57,10 +60,11 @@ export class LeaderElector {
 
   constructor(private readonly o: LeaderElectionOptions) {
     this.identity = o.identity ?? defaultIdentity();
-    this.api = o.kubeConfig.makeApiClient(CoordinationV1Api);
     this.timers = o.timers ?? realTimers;
     this.leaseDurationMs = o.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
+    // A request that hangs longer than the renew deadline is of no use: leadership is lost by then.
+    this.http = new KubeHttp(o.kubeConfig, Math.max(1_000, this.renewDeadlineMs));
     this.retryPeriodMs = o.retryPeriodMs ?? 2_000;
     if (this.renewDeadlineMs >= this.leaseDurationMs) throw new Error('renewDeadline must be shorter than leaseDuration');
   }
@@ -168,19 +172,18 @@ export class LeaderElector {
   private async attempt(): Promise<boolean> {
     const { namespace, leaseName: name } = this.o;
     const now = this.timers.now();
-    const micro = () => new V1MicroTime(this.wallNow());
+    const micro = () => microTime(this.wallNow());
     let lease: V1Lease;
     try {
-      lease = await this.api.readNamespacedLease({ namespace, name });
+      lease = await this.http.request<V1Lease>('GET', leasePath(namespace, name));
     } catch (err) {
       if (!isNotFound(err)) throw err;
       try {
-        await this.api.createNamespacedLease({
-          namespace,
-          body: {
-            metadata: { name, namespace },
-            spec: { holderIdentity: this.identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000), acquireTime: micro(), renewTime: micro(), leaseTransitions: 0 },
-          },
+        await this.http.request('POST', leasePath(namespace), {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: { holderIdentity: this.identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000), acquireTime: micro(), renewTime: micro(), leaseTransitions: 0 },
         });
       } catch (createErr) {
         if (isAlreadyExists(createErr)) return false; // another candidate was faster
@@ -202,7 +205,7 @@ export class LeaderElector {
     if (held && now < this.observed.at + durationMs) return false;
 
     const mine = holder === this.identity;
-    const body: V1Lease = {
+    const body = {
       ...lease,
       spec: {
         ...spec,
@@ -213,7 +216,7 @@ export class LeaderElector {
         leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
       },
     };
-    const updated = await this.api.replaceNamespacedLease({ namespace, name, body });
+    const updated = await this.http.request<V1Lease>('PUT', leasePath(namespace, name), body);
     this.lastSuccessfulCall = this.timers.now();
     this.observed = { holder: this.identity, renewTime: updated.spec?.renewTime ? new Date(updated.spec.renewTime as unknown as string).toISOString() : '', at: this.timers.now() };
     if (!mine) this.o.log.info({ lease: name, previousHolder: holder || '(released)' }, 'acquired the lease');
@@ -224,12 +227,11 @@ export class LeaderElector {
   private async release(): Promise<void> {
     const { namespace, leaseName: name } = this.o;
     try {
-      const lease = await this.api.readNamespacedLease({ namespace, name });
+      const lease = await this.http.request<V1Lease>('GET', leasePath(namespace, name));
       if (lease.spec?.holderIdentity !== this.identity) return;
-      await this.api.replaceNamespacedLease({
-        namespace,
-        name,
-        body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(this.wallNow()), acquireTime: new V1MicroTime(this.wallNow()) } },
+      await this.http.request('PUT', leasePath(namespace, name), {
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.wallNow()), acquireTime: microTime(this.wallNow()) },
       });
       this.o.log.info({ lease: name }, 'released the lease');
     } catch (err) {
@@ -237,3 +239,9 @@ export class LeaderElector {
     }
   }
 }
+
+const leasePath = (namespace: string, name?: string): string =>
+  `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${name ? `/${encodeURIComponent(name)}` : ''}`;
+
+/** metav1.MicroTime: RFC 3339 with six fractional digits. */
+const microTime = (ms: number): string => `${new Date(ms).toISOString().slice(0, -1)}000Z`;

@@ -11,7 +11,9 @@
  * handles SIGTERM/SIGINT (graceful stop, lease released, exit within 10 s guaranteed by a hard
  * timer) and resolves when the operator has stopped.
  */
-import { AuthorizationV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1SelfSubjectAccessReview } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.js';
+import { KubeHttp } from '../reconcile/kubeHttp.js';
 import type { Registry } from 'prom-client';
 import type { DependencyContainer } from 'tsyringe';
 import type { PostgreSQLDatabase } from '../api/schema.js';
@@ -54,7 +56,7 @@ export interface ExtraWatch {
 }
 
 export interface ManagerDeps {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeConnection;
   logger: Logger;
   options: ManagerOptions;
   reconcilers: Reconciler[];
@@ -172,14 +174,12 @@ export async function startManager(deps: ManagerDeps): Promise<ManagerHandle> {
   let resolveDone!: (v: StopResult) => void;
   const done = new Promise<StopResult>((r) => (resolveDone = r));
   let stopping: Promise<void> | undefined;
-  let controllersStarted = false;
   const synced = () => [...informers.values()].every((i) => i.hasSynced());
 
   const startControllers = async () => {
     // Reconciling from a half-filled cache would skip keys as "deleted"; wait for the lists.
     while (!synced() && !stopping) await new Promise((r) => timers.setTimeout(() => r(undefined), 100));
     if (stopping) return;
-    controllersStarted = true;
     for (const c of controllers.values()) c.start();
     log.info({ kinds: [...controllers.keys()] }, 'controllers started');
   };
@@ -242,8 +242,10 @@ export async function startManager(deps: ManagerDeps): Promise<ManagerHandle> {
       const drained = await Promise.all([...controllers.values()].map((c) => c.stop(grace)));
       if (drained.some((d) => !d)) log.warn({ graceMs: grace }, 'reconciles still running at shutdown were abandoned');
       // The Lease is released only after every reconcile returned or was abandoned and cancelled.
+      // Also when the controllers had not started yet (a SIGTERM right after winning the Lease):
+      // startControllers sees `stopping` and never starts them, so nothing can run after the release.
       deps.workAbort?.abort(new Error(reason));
-      await elector?.stop({ release: so.release !== false && controllersStarted });
+      await elector?.stop({ release: so.release !== false });
       metrics.leader.set(0);
       await Promise.all([...informers.values()].map((i) => i.stop()));
       await health?.close();
@@ -327,7 +329,7 @@ export interface LaunchedOperator {
 export async function launchOperator(container: DependencyContainer, options: Partial<ManagerOptions> = {}): Promise<LaunchedOperator> {
   const config = container.resolve<OperatorConfig>(Tokens.Config);
   const log = container.resolve<Logger>(Tokens.Logger);
-  const kubeConfig = container.resolve<KubeConfig>(Tokens.KubeConfig);
+  const kubeConfig = container.resolve<KubeConnection>(Tokens.KubeConfig);
   const events = container.isRegistered(Tokens.EventRecorder, true)
     ? container.resolve<EventRecorder>(Tokens.EventRecorder)
     : new KubeEventRecorder(kubeConfig, { log });
@@ -372,18 +374,21 @@ export async function launchOperator(container: DependencyContainer, options: Pa
 }
 
 /** SelfSubjectAccessReview: may this identity list and watch `resource` in every watched namespace? */
-async function mayListAndWatch(kubeConfig: KubeConfig, resource: ResourceType, namespaces: string[]): Promise<boolean> {
-  const api = kubeConfig.makeApiClient(AuthorizationV1Api);
+async function mayListAndWatch(kubeConfig: KubeConnection, resource: ResourceType, namespaces: string[]): Promise<boolean> {
+  const http = new KubeHttp(kubeConfig, 10_000);
   const scopes = namespaces.length ? namespaces : [''];
   try {
     for (const namespace of scopes) {
       for (const verb of ['list', 'watch']) {
-        const r = await api.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { group: resource.group, resource: resource.plural, verb, ...(namespace ? { namespace } : {}) } } } });
+        const review = { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { group: resource.group, resource: resource.plural, verb, ...(namespace ? { namespace } : {}) } } };
+        const r = await http.request<V1SelfSubjectAccessReview>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', review);
         if (!r.status?.allowed) return false;
       }
     }
     return true;
   } catch {
     return false;
+  } finally {
+    http.close();
   }
 }

@@ -77,7 +77,7 @@ describe('operator process', () => {
         console.log(`[shutdown] ${signal} → exit ${code} after ${at - sent} ms`);
         expect(code, op.output()).toBe(0);
         expect(at - sent).toBeLessThan(10_000);
-        expect(await holder(lease)).toBe('');
+        expect(await holder(lease), op.output()).toBe('');
       } finally {
         op.child.kill('SIGKILL');
       }

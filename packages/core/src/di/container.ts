@@ -8,7 +8,7 @@
  * Backends never see the container; they get a plain BackendContext.
  */
 import 'reflect-metadata';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.js';
 import { container as rootContainer, type DependencyContainer, type InjectionToken } from 'tsyringe';
 import { identityConnectionResolver, type ConnectionResolver } from '../backend/connectionResolver.js';
 import type { BackendRegistry } from '../backend/registry.js';
@@ -23,7 +23,8 @@ export type ContainerModule = (container: DependencyContainer) => void;
 
 export interface CreateContainerOptions {
   config: OperatorConfig;
-  kubeConfig: KubeConfig;
+  /** client-node's KubeConfig or core's LiteKubeConfig. */
+  kubeConfig: KubeConnection;
   logger: Logger;
   /** The loaded backends; default: an empty registry (nothing can be provisioned). */
   registry?: BackendRegistry;

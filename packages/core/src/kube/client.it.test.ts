@@ -4,7 +4,7 @@
  * Secrets, error parsing, Event aggregation and best-effort recording.
  */
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyCrds, createTestNamespace, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { API_VERSION, type PostgreSQLServer } from '../api/schema.js';
@@ -27,7 +27,7 @@ const server = (name: string): PostgreSQLServer => ({
 });
 
 async function createServer(name: string): Promise<PostgreSQLServer> {
-  return (await client.custom.createNamespacedCustomObject({ group: SERVER_RESOURCE.group, version: SERVER_RESOURCE.version, namespace: ns, plural: SERVER_RESOURCE.plural, body: server(name) })) as PostgreSQLServer;
+  return (await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({ group: SERVER_RESOURCE.group, version: SERVER_RESOURCE.version, namespace: ns, plural: SERVER_RESOURCE.plural, body: server(name) })) as PostgreSQLServer;
 }
 
 beforeAll(async () => {
@@ -112,7 +112,7 @@ describe('KubeClient', () => {
     expect((err as Error).message).toMatch(/secrets "x" is forbidden/);
     const bad = await client.createSecret({ metadata: { name: 'Not_Valid', namespace: ns } }).catch((e: unknown) => e);
     expect(kubeStatus(bad)).toMatchObject({ code: 422, reason: 'Invalid' });
-    expect(isNotFound(await client.custom.getNamespacedCustomObject({ group: SERVER_RESOURCE.group, version: 'v1alpha1', namespace: ns, plural: SERVER_RESOURCE.plural, name: 'nope' }).catch((e: unknown) => e))).toBe(true);
+    expect(isNotFound(await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: SERVER_RESOURCE.group, version: 'v1alpha1', namespace: ns, plural: SERVER_RESOURCE.plural, name: 'nope' }).catch((e: unknown) => e))).toBe(true);
   });
 });
 

@@ -1,22 +1,15 @@
 /**
- * Thin typed helpers over client-node 2.x for our custom resources and the few core objects the
- * operator touches (Secrets, ConfigMaps). Every error leaves as a KubeApiError (status code,
- * reason, message) except "not found" on reads, which is `undefined`.
- *
- * Merge patches always carry the explicit content type: client-node's generated code defaults to
- * JSON-Patch, and a merge-style body sent as JSON-Patch is rejected (toolchain-notes §1).
+ * Thin typed helpers for our custom resources and the few core objects the operator touches
+ * (Secrets, ConfigMaps), over core's keep-alive JSON client (KubeHttp; no client-node at run
+ * time, see kube/connection.ts). Every error leaves as a KubeApiError (status code, reason,
+ * message) except "not found" on reads, which is `undefined`. Merge patches carry their content
+ * type explicitly.
  */
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type KubernetesObject,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import { KubeHttp } from '../reconcile/kubeHttp.js';
+import type { KubeConnection } from './connection.js';
 import { isNotFound, toKubeError } from './errors.js';
-import type { ResourceType } from './resource.js';
+import { collectionPath, type ResourceType } from './resource.js';
 
 export interface ListOptions {
   namespace?: string;
@@ -44,7 +37,7 @@ export interface MetadataPatch {
   annotations?: Record<string, string | null>;
 }
 
-const mergePatch = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const MERGE = 'application/merge-patch+json';
 
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   try {
@@ -63,55 +56,35 @@ async function wrap<T>(what: string, p: Promise<T>): Promise<T> {
   }
 }
 
-export class KubeClient {
-  readonly custom: CustomObjectsApi;
-  readonly core: CoreV1Api;
+const SUPPORTED_CORE = new Set(['secrets', 'configmaps']);
 
-  constructor(readonly kubeConfig: KubeConfig) {
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
+export class KubeClient {
+  private readonly http: KubeHttp;
+
+  constructor(readonly kubeConfig: KubeConnection) {
+    this.http = new KubeHttp(kubeConfig);
+  }
+
+  private objectPath(r: ResourceType, namespace: string, name: string, what: string): string {
+    if (!r.group && !SUPPORTED_CORE.has(r.plural)) throw new Error(`KubeClient.${what}: unsupported core resource ${r.plural}`);
+    return `${collectionPath(r, namespace)}/${encodeURIComponent(name)}`;
   }
 
   /** Reads one object; undefined when it does not exist. */
   async get<T extends KubernetesObject>(r: ResourceType, namespace: string, name: string): Promise<T | undefined> {
-    const what = `get ${r.kind} ${namespace}/${name}`;
-    if (r.group) {
-      return wrap(what, orUndefined(this.custom.getNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace, name }) as Promise<T>));
-    }
-    switch (r.plural) {
-      case 'secrets':
-        return wrap(what, orUndefined(this.core.readNamespacedSecret({ namespace, name }) as Promise<T>));
-      case 'configmaps':
-        return wrap(what, orUndefined(this.core.readNamespacedConfigMap({ namespace, name }) as Promise<T>));
-      default:
-        throw new Error(`KubeClient.get: unsupported core resource ${r.plural}`);
-    }
+    return wrap(`get ${r.kind} ${namespace}/${name}`, orUndefined(this.http.request<T>('GET', this.objectPath(r, namespace, name, 'get'))));
   }
 
   /** One page of a list (informers page through it with limit/continue). */
   async list<T extends KubernetesObject>(r: ResourceType, o: ListOptions = {}): Promise<KubeList<T>> {
-    const q = {
-      ...(o.labelSelector ? { labelSelector: o.labelSelector } : {}),
-      ...(o.fieldSelector ? { fieldSelector: o.fieldSelector } : {}),
-      ...(o.limit ? { limit: o.limit } : {}),
-      ...(o.continueToken ? { _continue: o.continueToken } : {}),
-    };
-    const what = `list ${r.plural}${o.namespace ? ` in ${o.namespace}` : ''}`;
-    if (r.group) {
-      const g = { group: r.group, version: r.version, plural: r.plural };
-      return wrap(
-        what,
-        (o.namespace ? this.custom.listNamespacedCustomObject({ ...g, namespace: o.namespace, ...q }) : this.custom.listClusterCustomObject({ ...g, ...q })) as Promise<KubeList<T>>,
-      );
-    }
-    switch (r.plural) {
-      case 'secrets':
-        return wrap(what, (o.namespace ? this.core.listNamespacedSecret({ namespace: o.namespace, ...q }) : this.core.listSecretForAllNamespaces(q)) as Promise<KubeList<T>>);
-      case 'configmaps':
-        return wrap(what, (o.namespace ? this.core.listNamespacedConfigMap({ namespace: o.namespace, ...q }) : this.core.listConfigMapForAllNamespaces(q)) as Promise<KubeList<T>>);
-      default:
-        throw new Error(`KubeClient.list: unsupported core resource ${r.plural}`);
-    }
+    if (!r.group && !SUPPORTED_CORE.has(r.plural)) throw new Error(`KubeClient.list: unsupported core resource ${r.plural}`);
+    const q = new URLSearchParams();
+    if (o.labelSelector) q.set('labelSelector', o.labelSelector);
+    if (o.fieldSelector) q.set('fieldSelector', o.fieldSelector);
+    if (o.limit) q.set('limit', String(o.limit));
+    if (o.continueToken) q.set('continue', o.continueToken);
+    const query = q.size ? `?${q}` : '';
+    return wrap(`list ${r.plural}${o.namespace ? ` in ${o.namespace}` : ''}`, this.http.request<KubeList<T>>('GET', `${collectionPath(r, o.namespace)}${query}`));
   }
 
   /** Every page of a list; resourceVersion is the list's (for a following watch). */
@@ -134,28 +107,13 @@ export class KubeClient {
    * overwritten. Returns the updated object, or undefined when it is gone.
    */
   async patchMetadata<T extends KubernetesObject>(r: ResourceType, namespace: string, name: string, patch: MetadataPatch): Promise<T | undefined> {
-    const body = { metadata: patch };
-    const what = `patch metadata of ${r.kind} ${namespace}/${name}`;
-    if (r.group) {
-      return wrap(what, orUndefined(this.custom.patchNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace, name, body }, mergePatch()) as Promise<T>));
-    }
-    switch (r.plural) {
-      case 'secrets':
-        return wrap(what, orUndefined(this.core.patchNamespacedSecret({ namespace, name, body }, mergePatch()) as Promise<T>));
-      case 'configmaps':
-        return wrap(what, orUndefined(this.core.patchNamespacedConfigMap({ namespace, name, body }, mergePatch()) as Promise<T>));
-      default:
-        throw new Error(`KubeClient.patchMetadata: unsupported core resource ${r.plural}`);
-    }
+    return wrap(`patch metadata of ${r.kind} ${namespace}/${name}`, orUndefined(this.http.request<T>('PATCH', this.objectPath(r, namespace, name, 'patchMetadata'), { metadata: patch }, MERGE)));
   }
 
   /** Merge-patches the /status subresource of a custom resource; undefined when it is gone. */
   async patchStatus<T extends KubernetesObject>(r: ResourceType, namespace: string, name: string, status: object, o: { resourceVersion?: string } = {}): Promise<T | undefined> {
     const body = { ...(o.resourceVersion ? { metadata: { resourceVersion: o.resourceVersion } } : {}), status };
-    return wrap(
-      `patch status of ${r.kind} ${namespace}/${name}`,
-      orUndefined(this.custom.patchNamespacedCustomObjectStatus({ group: r.group, version: r.version, plural: r.plural, namespace, name, body }, mergePatch()) as Promise<T>),
-    );
+    return wrap(`patch status of ${r.kind} ${namespace}/${name}`, orUndefined(this.http.request<T>('PATCH', `${this.objectPath(r, namespace, name, 'patchStatus')}/status`, body, MERGE)));
   }
 
   /** Adds a finalizer unless present (precondition: the object's resourceVersion). */
@@ -175,25 +133,32 @@ export class KubeClient {
   // --- Secrets -------------------------------------------------------------------------------
 
   getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
-    return wrap(`get Secret ${namespace}/${name}`, orUndefined(this.core.readNamespacedSecret({ namespace, name })));
+    return wrap(`get Secret ${namespace}/${name}`, orUndefined(this.http.request<V1Secret>('GET', secretPath(namespace, name))));
   }
 
   createSecret(secret: V1Secret): Promise<V1Secret> {
     const namespace = secret.metadata!.namespace!;
-    return wrap(`create Secret ${namespace}/${secret.metadata?.name}`, this.core.createNamespacedSecret({ namespace, body: secret }));
+    return wrap(`create Secret ${namespace}/${secret.metadata?.name}`, this.http.request<V1Secret>('POST', secretPath(namespace), secret));
   }
 
   /** PUT; with metadata.resourceVersion set, a concurrent change makes it fail with 409. */
   replaceSecret(secret: V1Secret): Promise<V1Secret> {
     const namespace = secret.metadata!.namespace!;
     const name = secret.metadata!.name!;
-    return wrap(`replace Secret ${namespace}/${name}`, this.core.replaceNamespacedSecret({ namespace, name, body: secret }));
+    return wrap(`replace Secret ${namespace}/${name}`, this.http.request<V1Secret>('PUT', secretPath(namespace, name), secret));
   }
 
   /** Deletes; true when it existed. */
   async deleteSecret(namespace: string, name: string, o: { resourceVersion?: string } = {}): Promise<boolean> {
     const body = o.resourceVersion ? { preconditions: { resourceVersion: o.resourceVersion } } : undefined;
-    const r = await wrap(`delete Secret ${namespace}/${name}`, orUndefined(this.core.deleteNamespacedSecret({ namespace, name, ...(body ? { body } : {}) })));
+    const r = await wrap(`delete Secret ${namespace}/${name}`, orUndefined(this.http.request<unknown>('DELETE', secretPath(namespace, name), body)));
     return r !== undefined;
   }
+
+  /** Closes the keep-alive connections. */
+  close(): void {
+    this.http.close();
+  }
 }
+
+const secretPath = (namespace: string, name?: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;

@@ -1,10 +1,19 @@
 /**
  * What went wrong in a Kubernetes API call, in one shape. client-node 2.x throws ApiException
  * with the HTTP code and the response body as a JSON *string*; the raw Watch reports an Error
- * with `statusCode`; watch streams deliver ERROR events carrying a Status object. All three are
- * understood here.
+ * with `statusCode`; watch streams deliver ERROR events carrying a Status object; core's own
+ * KubeHttp throws KubeHttpError (code, body). All are understood here.
  */
-import { ApiException } from '@kubernetes/client-node';
+import type { ApiException } from '@kubernetes/client-node';
+import { KubeHttpError } from '../reconcile/kubeHttp.js';
+
+/**
+ * client-node's ApiException, recognised by shape: core does not load client-node at run time
+ * (kube/connection.ts), but backends and tests that use it hand its errors to core.
+ */
+export function isApiException(err: unknown): err is ApiException<unknown> {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'body' in err && 'headers' in err;
+}
 
 export interface KubeStatus {
   code: number;
@@ -54,9 +63,13 @@ const REASON_BY_CODE: Record<number, string> = {
 /** The status of an API error, or undefined when `err` is not one (network error, bug…). */
 export function kubeStatus(err: unknown): KubeStatus | undefined {
   if (err instanceof KubeApiError) return { code: err.code, reason: err.reason, message: err.message };
-  if (err instanceof ApiException) {
-    const code = (err as ApiException<unknown>).code;
-    const parsed = parseBody((err as ApiException<unknown>).body);
+  if (err instanceof KubeHttpError) {
+    const parsed = parseBody(err.body);
+    return { code: err.code, reason: parsed.reason ?? REASON_BY_CODE[err.code] ?? 'Unknown', message: parsed.message ?? `HTTP ${err.code}` };
+  }
+  if (isApiException(err)) {
+    const code = err.code;
+    const parsed = parseBody(err.body);
     return { code, reason: parsed.reason ?? REASON_BY_CODE[code] ?? 'Unknown', message: parsed.message ?? `HTTP ${code}` };
   }
   if (err && typeof err === 'object') {

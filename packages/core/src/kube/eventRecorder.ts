@@ -9,10 +9,16 @@
  * Messages are posted verbatim, so callers must never put a secret into a message — pass names
  * of Secrets, not their content. As a last line of defence, values registered with
  * `neverPost()` (e.g. a password just generated) are replaced by [REDACTED].
+ *
+ * Posted through core's keep-alive JSON client (KubeHttp), not client-node's generated CoreV1Api:
+ * that one sets up a new TLS agent (a handshake, a TLS context) for every request, which cost
+ * the operator most of its CPU and about 70 MiB of RSS when 100 databases became Ready at once.
  */
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import type { KubeConnection } from './connection.js';
 import type { Logger } from '../observability/logger.js';
+import { KubeHttp } from '../reconcile/kubeHttp.js';
 import { describeError, isNotFound } from './errors.js';
 import type { EventRecorder, InvolvedObject } from './events.js';
 
@@ -37,16 +43,16 @@ export interface KubeEventRecorderOptions {
 }
 
 export class KubeEventRecorder implements EventRecorder {
-  private readonly api: CoreV1Api;
+  private readonly http: KubeHttp;
   private readonly seen = new Map<string, Seen>();
   private readonly secrets = new Set<string>();
   private readonly now: () => number;
 
   constructor(
-    kubeConfig: KubeConfig,
+    kubeConfig: KubeConnection,
     private readonly o: KubeEventRecorderOptions,
   ) {
-    this.api = kubeConfig.makeApiClient(CoreV1Api);
+    this.http = new KubeHttp(kubeConfig, 10_000);
     this.now = o.now ?? Date.now;
   }
 
@@ -77,10 +83,7 @@ export class KubeEventRecorder implements EventRecorder {
     if (prev && now - prev.lastPosted < window) {
       const count = prev.count + 1;
       try {
-        await this.api.patchNamespacedEvent(
-          { namespace: prev.namespace, name: prev.name, body: { count, lastTimestamp: new Date(now).toISOString() } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
+        await this.http.request('PATCH', eventsPath(prev.namespace, prev.name), { count, lastTimestamp: new Date(now).toISOString() }, 'application/merge-patch+json');
         this.remember(key, { ...prev, count, lastPosted: now });
         return;
       } catch (err) {
@@ -102,8 +105,13 @@ export class KubeEventRecorder implements EventRecorder {
       reportingComponent: REPORTING_CONTROLLER,
       reportingInstance: this.o.instance ?? process.env['POD_NAME'] ?? process.env['HOSTNAME'] ?? REPORTING_CONTROLLER,
     };
-    await this.api.createNamespacedEvent({ namespace: obj.namespace, body });
+    await this.http.request('POST', eventsPath(obj.namespace), body);
     this.remember(key, { namespace: obj.namespace, name, count: 1, lastPosted: now });
+  }
+
+  /** Closes the keep-alive connections (shutdown). */
+  close(): void {
+    this.http.close();
   }
 
   private remember(key: string, s: Seen): void {
@@ -113,3 +121,6 @@ export class KubeEventRecorder implements EventRecorder {
     while (this.seen.size > max) this.seen.delete(this.seen.keys().next().value as string);
   }
 }
+
+const eventsPath = (namespace: string, name?: string): string =>
+  `/api/v1/namespaces/${encodeURIComponent(namespace)}/events${name ? `/${encodeURIComponent(name)}` : ''}`;

@@ -6,7 +6,7 @@
 import type { ConnectionResolver } from '../backend/connectionResolver.js';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { clientNodeKubeConfig, type KubeConnection } from '../kube/connection.js';
 import type { Backend, BackendDefinition } from '../backend/contract.js';
 import { ConfigError, type ConfigProblem } from '../config/errors.js';
 import { readConfigFile } from '../config/read.js';
@@ -67,7 +67,8 @@ export async function prepare(opts: PrepareOptions = {}): Promise<Prepared> {
 }
 
 export interface CreateBackendsOptions {
-  kubeConfig: KubeConfig;
+  /** client-node's KubeConfig or core's LiteKubeConfig (backends get a client-node one, made on first use). */
+  kubeConfig: KubeConnection;
   logger: Logger;
   /** Handed to backends that connect to their databases themselves; core's SQL uses the same one. */
   connectionResolver?: ConnectionResolver;
@@ -81,16 +82,20 @@ export async function createBackends(prepared: Prepared, opts: CreateBackendsOpt
   const problems: ConfigProblem[] = [];
   for (const [id, { definition, origin }] of prepared.definitions) {
     try {
-      const backend = await definition.create({
+      const context = {
         config: config.backends[id] ?? {},
         // Other backends' sections stay private: a third-party plugin must not see their credentials.
         operatorConfig: deepFreeze(structuredClone({ ...config, backends: { [id]: config.backends[id] ?? {} } })),
         log: opts.logger.child({ backend: id }),
-        kubeConfig: opts.kubeConfig,
+        // Built on first use: a backend that never touches it never loads client-node (kube/connection.ts).
+        get kubeConfig() {
+          return clientNodeKubeConfig(opts.kubeConfig);
+        },
         operatorNamespace: config.operator.namespace,
         generatePassword,
         ...(opts.connectionResolver ? { connectionResolver: opts.connectionResolver } : {}),
-      });
+      };
+      const backend = await definition.create(context);
       if (backend.id !== id) throw new Error(`create() returned a backend with id '${backend.id}'`);
       backends.set(id, backend);
     } catch (err) {

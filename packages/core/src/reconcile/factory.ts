@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.js';
 import type { BackendRegistry } from '../backend/registry.js';
 import { identityConnectionResolver, type ConnectionResolver } from '../backend/connectionResolver.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -14,7 +14,7 @@ import { createKubeAccess, type KubeAccess } from './kubeAccess.js';
 import { ServerReconciler } from './serverReconciler.js';
 
 export interface CreateReconcilersOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeConnection;
   registry: BackendRegistry;
   events: EventRecorder;
   log: Logger;
@@ -59,7 +59,7 @@ export function reconcilersFromContainer(
   const events = extra.events ?? (c.isRegistered(Tokens.EventRecorder, true) ? c.resolve<EventRecorder>(Tokens.EventRecorder) : undefined);
   if (!events) throw new Error('reconcilersFromContainer: no EventRecorder registered (Tokens.EventRecorder)');
   return createReconcilers({
-    kubeConfig: c.resolve<KubeConfig>(Tokens.KubeConfig),
+    kubeConfig: c.resolve<KubeConnection>(Tokens.KubeConfig),
     registry: c.resolve<BackendRegistry>(Tokens.BackendRegistry),
     events,
     log: c.resolve<Logger>(Tokens.Logger),

@@ -4,7 +4,9 @@
  * replacements (finalizers) carry the resourceVersion so a concurrent writer gets a 409 instead
  * of being overwritten.
  */
-import { ApiException, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { KubeConnection } from '../kube/connection.js';
+import { isApiException } from '../kube/errors.js';
 import { KubeHttp, KubeHttpError } from './kubeHttp.js';
 import { DATABASE_KIND, GROUP, SERVER_KIND, VERSION, type PostgreSQLDatabase, type PostgreSQLServer, type ResourceStatus } from '../api/schema.js';
 
@@ -36,10 +38,10 @@ const plural = (kind: Kind) => (kind === 'server' ? SERVER_KIND.plural : DATABAS
 const MERGE = 'application/merge-patch+json';
 
 export function isNotFound(err: unknown): boolean {
-  return (err instanceof KubeHttpError || err instanceof ApiException) && err.code === 404;
+  return (err instanceof KubeHttpError || isApiException(err)) && err.code === 404;
 }
 export function isConflict(err: unknown): boolean {
-  return (err instanceof KubeHttpError || err instanceof ApiException) && err.code === 409;
+  return (err instanceof KubeHttpError || isApiException(err)) && err.code === 409;
 }
 
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
@@ -53,7 +55,7 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
 
 const seg = encodeURIComponent;
 
-export function createKubeAccess(kc: KubeConfig, http: KubeHttp = new KubeHttp(kc)): KubeAccess {
+export function createKubeAccess(kc: KubeConnection, http: KubeHttp = new KubeHttp(kc)): KubeAccess {
   const crPath = (kind: Kind, namespace: string, name?: string) =>
     `/apis/${GROUP}/${VERSION}/namespaces/${seg(namespace)}/${plural(kind)}${name === undefined ? '' : `/${seg(name)}`}`;
   const secretPath = (namespace: string, name?: string) => `/api/v1/namespaces/${seg(namespace)}/secrets${name === undefined ? '' : `/${seg(name)}`}`;

@@ -1,14 +1,18 @@
 /**
  * A lean JSON client for the handful of calls the reconcilers make on every reconcile.
  * client-node's generated API costs ~20 ms per request here (a fetch pipeline and per-call
- * security setup); with thousands of objects that dominated reconcile time. Authentication is
- * still client-node's (KubeConfig.applyToHTTPSOptions: certificates, bearer tokens, refreshed
- * token files, exec plugins); only the transport is ours: one keep-alive agent, plain JSON.
+ * security setup, a new TLS connection each time); with thousands of objects that dominated
+ * reconcile time. Authentication comes from the KubeConnection (applyToHTTPSOptions:
+ * certificates, bearer tokens, refreshed token files; exec plugins through client-node); the
+ * transport is ours: one keep-alive agent, plain JSON, and streaming watches.
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { assertMayWrite } from '../controller/reconcileContext.js';
+import type { KubeConnection } from '../kube/connection.js';
+
+/** A watch that delivers nothing (no event, no bookmark) for this long is ended and started again. */
+const WATCH_INACTIVITY_MS = 30_000;
 
 export class KubeHttpError extends Error {
   constructor(readonly code: number, readonly body: string, method: string, path: string) {
@@ -30,7 +34,7 @@ export class KubeHttp {
   private agent: HttpAgent | HttpsAgent | undefined;
   private readonly server: URL;
 
-  constructor(private readonly kc: KubeConfig, private readonly timeoutMs = 30_000) {
+  constructor(private readonly kc: KubeConnection, private readonly timeoutMs = 30_000) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
@@ -78,6 +82,77 @@ export class KubeHttp {
       req.on('error', reject);
       req.end(payload);
     });
+  }
+
+  /**
+   * A watch stream (GET …?watch=true): `onEvent` gets each event's type and object, `done` the end
+   * (null: the server closed it; an Error named TimeoutError: 30 s without a byte, as client-node's
+   * Watch; a KubeHttpError: refused). Each watch has a connection of its own, outside the
+   * keep-alive pool. The returned handle aborts it (then `done` is not called).
+   */
+  async watch(path: string, params: Record<string, string | number | boolean>, onEvent: (type: string, obj: never) => void, done: (err: unknown) => void): Promise<{ abort(): void }> {
+    const opts: RequestOptions = { method: 'GET', headers: {} };
+    await this.kc.applyToHTTPSOptions(opts);
+    const https = this.server.protocol === 'https:';
+    const query = new URLSearchParams(Object.entries({ ...params, watch: true }).map(([k, v]): [string, string] => [k, String(v)]));
+    const prefix = this.server.pathname.replace(/\/$/, '');
+    const send = https ? httpsRequest : httpRequest;
+    let finished = false;
+    const finish = (err: unknown) => {
+      if (finished) return;
+      finished = true;
+      done(err);
+    };
+    const tls = https ? { ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}), ...(opts.servername ? { servername: opts.servername } : {}) } : {};
+    const req = send(
+      {
+        protocol: this.server.protocol, hostname: this.server.hostname, port: this.server.port, path: `${prefix}${path}?${query}`, method: 'GET',
+        headers: { ...(opts.headers as Record<string, string>), Accept: 'application/json' }, agent: false, timeout: WATCH_INACTIVITY_MS, ...tls, ...(opts.auth ? { auth: opts.auth } : {}),
+      },
+      (res) => {
+        const code = res.statusCode ?? 0;
+        if (code !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => finish(new KubeHttpError(code, Buffer.concat(chunks).toString('utf8'), 'WATCH', path)));
+          res.on('error', finish);
+          return;
+        }
+        res.setEncoding('utf8');
+        let buffered = '';
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (!line || finished) continue;
+            try {
+              const e = JSON.parse(line) as { type: string; object: never };
+              onEvent(e.type, e.object);
+            } catch (err) {
+              req.destroy();
+              return finish(err);
+            }
+          }
+        });
+        res.on('end', () => finish(null));
+        res.on('error', finish);
+      },
+    );
+    req.on('timeout', () => {
+      const err = new Error(`watch ${path}: no data for ${WATCH_INACTIVITY_MS / 1000} s`);
+      err.name = 'TimeoutError';
+      req.destroy(err);
+    });
+    req.on('error', finish);
+    req.end();
+    return {
+      abort: () => {
+        finished = true;
+        req.destroy();
+      },
+    };
   }
 
   close(): void {

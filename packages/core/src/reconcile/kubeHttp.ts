@@ -14,6 +14,11 @@ import type { KubeConnection } from '../kube/connection.js';
 /** A watch that delivers nothing (no event, no bookmark) for this long is ended and started again. */
 const WATCH_INACTIVITY_MS = 30_000;
 
+/** The TLS material applyToHTTPSOptions set, for an agent (requests) or a single connection (watches). */
+function tlsOptions(opts: RequestOptions): Pick<RequestOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase' | 'rejectUnauthorized' | 'servername'> {
+  return { ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}), ...(opts.servername ? { servername: opts.servername } : {}) };
+}
+
 export class KubeHttpError extends Error {
   constructor(readonly code: number, readonly body: string, method: string, path: string) {
     super(`${method} ${path}: HTTP ${code}${statusMessage(body)}`);
@@ -49,7 +54,7 @@ export class KubeHttp {
     await this.kc.applyToHTTPSOptions(opts);
     const https = this.server.protocol === 'https:';
     this.agent ??= https
-      ? new HttpsAgent({ keepAlive: true, maxSockets: 32, ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}), ...(opts.servername ? { servername: opts.servername } : {}) })
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 32, ...tlsOptions(opts) })
       : new HttpAgent({ keepAlive: true, maxSockets: 32 });
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = { ...(opts.headers as Record<string, string>), Accept: 'application/json' };
@@ -103,7 +108,7 @@ export class KubeHttp {
       finished = true;
       done(err);
     };
-    const tls = https ? { ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase, ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}), ...(opts.servername ? { servername: opts.servername } : {}) } : {};
+    const tls = https ? tlsOptions(opts) : {};
     const req = send(
       {
         protocol: this.server.protocol, hostname: this.server.hostname, port: this.server.port, path: `${prefix}${path}?${query}`, method: 'GET',

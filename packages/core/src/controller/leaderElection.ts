@@ -22,6 +22,7 @@ import type { KubeConnection } from '../kube/connection.js';
 import { KubeHttp } from '../reconcile/kubeHttp.js';
 import { describeError, isAlreadyExists, isConflict, isNotFound, kubeStatus } from '../kube/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { LEASE_RESOURCE, objectPath } from '../kube/resource.js';
 import { realTimers, sleep, type Timers } from './timers.js';
 
 export interface LeaderElectionOptions {
@@ -240,8 +241,7 @@ export class LeaderElector {
   }
 }
 
-const leasePath = (namespace: string, name?: string): string =>
-  `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${name ? `/${encodeURIComponent(name)}` : ''}`;
+const leasePath = (namespace: string, name?: string): string => objectPath(LEASE_RESOURCE, namespace, name);
 
 /** metav1.MicroTime: RFC 3339 with six fractional digits. */
 const microTime = (ms: number): string => `${new Date(ms).toISOString().slice(0, -1)}000Z`;

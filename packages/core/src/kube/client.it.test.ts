@@ -114,6 +114,19 @@ describe('KubeClient', () => {
     expect(kubeStatus(bad)).toMatchObject({ code: 422, reason: 'Invalid' });
     expect(isNotFound(await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: SERVER_RESOURCE.group, version: 'v1alpha1', namespace: ns, plural: SERVER_RESOURCE.plural, name: 'nope' }).catch((e: unknown) => e))).toBe(true);
   });
+  it('clients of one connection share one keep-alive pool: closing one leaves the others working, the last close ends it', async () => {
+    await createServer('pooled');
+    const [a, b] = [new KubeClient(kc), new KubeClient(kc)];
+    expect((await a.get<PostgreSQLServer>(SERVER_RESOURCE, ns, 'pooled'))?.metadata.name).toBe('pooled');
+    a.close();
+    a.close(); // twice: still only one share released
+    expect((await b.get<PostgreSQLServer>(SERVER_RESOURCE, ns, 'pooled'))?.metadata.name).toBe('pooled');
+    b.close();
+    // The shared `client` of this file still holds the pool; a new client after all others closed gets a fresh one.
+    const c = new KubeClient(kc);
+    expect((await c.get<PostgreSQLServer>(SERVER_RESOURCE, ns, 'pooled'))?.metadata.name).toBe('pooled');
+    c.close();
+  });
 });
 
 describe('KubeEventRecorder', () => {

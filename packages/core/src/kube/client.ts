@@ -8,8 +8,8 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { KubeHttp } from '../reconcile/kubeHttp.js';
 import type { KubeConnection } from './connection.js';
-import { isNotFound, toKubeError } from './errors.js';
-import { collectionPath, type ResourceType } from './resource.js';
+import { orUndefined, toKubeError } from './errors.js';
+import { collectionPath, objectPath, SECRET_RESOURCE, type ResourceType } from './resource.js';
 
 export interface ListOptions {
   namespace?: string;
@@ -39,15 +39,6 @@ export interface MetadataPatch {
 
 const MERGE = 'application/merge-patch+json';
 
-async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
-  try {
-    return await p;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
 async function wrap<T>(what: string, p: Promise<T>): Promise<T> {
   try {
     return await p;
@@ -67,7 +58,7 @@ export class KubeClient {
 
   private objectPath(r: ResourceType, namespace: string, name: string, what: string): string {
     if (!r.group && !SUPPORTED_CORE.has(r.plural)) throw new Error(`KubeClient.${what}: unsupported core resource ${r.plural}`);
-    return `${collectionPath(r, namespace)}/${encodeURIComponent(name)}`;
+    return objectPath(r, namespace, name);
   }
 
   /** Reads one object; undefined when it does not exist. */
@@ -161,4 +152,4 @@ export class KubeClient {
   }
 }
 
-const secretPath = (namespace: string, name?: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+const secretPath = (namespace: string, name?: string): string => objectPath(SECRET_RESOURCE, namespace, name);

@@ -96,9 +96,24 @@ export function toKubeError(err: unknown, what?: string): unknown {
 
 export const isNotFound = (err: unknown): boolean => kubeStatus(err)?.code === 404;
 export const isConflict = (err: unknown): boolean => kubeStatus(err)?.code === 409 && kubeStatus(err)?.reason !== 'AlreadyExists';
+/**
+ * Any 409: a write built on a view the API server no longer holds, whether the object changed
+ * (Conflict) or appeared since it was read (AlreadyExists). A reconcile runs again with fresh data.
+ */
+export const isStaleView = (err: unknown): boolean => kubeStatus(err)?.code === 409;
 export const isAlreadyExists = (err: unknown): boolean => kubeStatus(err)?.reason === 'AlreadyExists';
 export const isGone = (err: unknown): boolean => kubeStatus(err)?.code === 410;
 export const isForbidden = (err: unknown): boolean => kubeStatus(err)?.code === 403;
+
+/** A read's result, or undefined when the object does not exist (other errors are thrown). */
+export async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
 
 /**
  * One line for logs: the apiserver's own message for API errors (ApiException's message is the

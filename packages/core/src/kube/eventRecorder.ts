@@ -21,6 +21,7 @@ import type { Logger } from '../observability/logger.js';
 import { KubeHttp } from '../reconcile/kubeHttp.js';
 import { describeError, isNotFound } from './errors.js';
 import type { EventRecorder, InvolvedObject } from './events.js';
+import { EVENT_RESOURCE, objectPath } from './resource.js';
 
 export const REPORTING_CONTROLLER = 'hybridcloud-postgresql-operator';
 const MAX_MESSAGE = 1024;
@@ -122,5 +123,4 @@ export class KubeEventRecorder implements EventRecorder {
   }
 }
 
-const eventsPath = (namespace: string, name?: string): string =>
-  `/api/v1/namespaces/${encodeURIComponent(namespace)}/events${name ? `/${encodeURIComponent(name)}` : ''}`;
+const eventsPath = (namespace: string, name?: string): string => objectPath(EVENT_RESOURCE, namespace, name);

@@ -13,6 +13,7 @@ import type { AdminConnection, Backend, DatabaseRequest, Endpoint, Op, ServerReq
 import { rolePasswordFormat } from '../backend/contract.js';
 import { BackendError, classifyError, terminal } from '../backend/errors.js';
 import type { ReconcileRequest, ReconcileResult, Reconciler } from '../controller/reconciler.js';
+import { isStaleView } from '../kube/errors.js';
 import { credentialsData, decodeSecret, foreignController } from '../credentials/secret.js';
 import { assertIdentifier, databaseNameFor } from '../sql/names.js';
 import { claimFor } from './adoption.js';
@@ -21,7 +22,6 @@ import {
   makeOp, managedByPythonOperator, orphanOnDelete, record, unclaimedSecretProblem, redact, removeActionLabel, removeFinalizer, serverRequest,
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
-import { isConflict } from './kubeAccess.js';
 import { confirmCurrent, deletePending, readPasswords, storePending, writeCredentials } from './passwords.js';
 import { nextStatus, readyCondition, sameStatus, statusPatch, type Observed } from './status.js';
 
@@ -293,7 +293,7 @@ export class DatabaseReconciler implements Reconciler {
 
   private async failed(obj: PostgreSQLDatabase, err: unknown, secrets: string[]): Promise<ReconcileResult> {
     // A stale view (409): not worth a status change or an event, just run again with fresh data.
-    if (isConflict(err)) throw err;
+    if (isStaleView(err)) throw err;
     const c = classifyError(err);
     const message = redact(c.message, secrets);
     this.d.log.warn({ kind: this.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, reason: c.reason, errorKind: c.kind, error: message }, 'reconcile failed');

@@ -6,9 +6,10 @@
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import type { KubeConnection } from '../kube/connection.js';
-import { isApiException } from '../kube/errors.js';
-import { KubeHttp, KubeHttpError } from './kubeHttp.js';
-import { DATABASE_KIND, GROUP, SERVER_KIND, VERSION, type PostgreSQLDatabase, type PostgreSQLServer, type ResourceStatus } from '../api/schema.js';
+import { orUndefined } from '../kube/errors.js';
+import { DATABASE_RESOURCE, objectPath, SECRET_RESOURCE, SERVER_RESOURCE } from '../kube/resource.js';
+import { KubeHttp } from './kubeHttp.js';
+import type { PostgreSQLDatabase, PostgreSQLServer, ResourceStatus } from '../api/schema.js';
 
 export type Kind = 'server' | 'database';
 export type AnyResource = PostgreSQLServer | PostgreSQLDatabase;
@@ -34,31 +35,11 @@ export interface KubeAccess {
   deleteSecret(namespace: string, name: string): Promise<void>;
 }
 
-const plural = (kind: Kind) => (kind === 'server' ? SERVER_KIND.plural : DATABASE_KIND.plural);
 const MERGE = 'application/merge-patch+json';
-
-export function isNotFound(err: unknown): boolean {
-  return (err instanceof KubeHttpError || isApiException(err)) && err.code === 404;
-}
-export function isConflict(err: unknown): boolean {
-  return (err instanceof KubeHttpError || isApiException(err)) && err.code === 409;
-}
-
-async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
-  try {
-    return await p;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
-const seg = encodeURIComponent;
+const crPath = (kind: Kind, namespace: string, name?: string) => objectPath(kind === 'server' ? SERVER_RESOURCE : DATABASE_RESOURCE, namespace, name);
+const secretPath = (namespace: string, name?: string) => objectPath(SECRET_RESOURCE, namespace, name);
 
 export function createKubeAccess(kc: KubeConnection, http: KubeHttp = new KubeHttp(kc)): KubeAccess {
-  const crPath = (kind: Kind, namespace: string, name?: string) =>
-    `/apis/${GROUP}/${VERSION}/namespaces/${seg(namespace)}/${plural(kind)}${name === undefined ? '' : `/${seg(name)}`}`;
-  const secretPath = (namespace: string, name?: string) => `/api/v1/namespaces/${seg(namespace)}/secrets${name === undefined ? '' : `/${seg(name)}`}`;
   return {
     getServer: (namespace, name) => orUndefined(http.request<PostgreSQLServer>('GET', crPath('server', namespace, name))),
     getDatabase: (namespace, name) => orUndefined(http.request<PostgreSQLDatabase>('GET', crPath('database', namespace, name))),

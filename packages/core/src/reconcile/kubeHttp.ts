@@ -35,14 +35,31 @@ function statusMessage(body: string): string {
   }
 }
 
+/**
+ * One keep-alive pool per connection, shared by every KubeHttp of the process (reconcilers,
+ * informers' lists, Events, the Lease): one set of TLS sessions to the API server instead of one
+ * per component. The last close() destroys it.
+ */
+interface Pool {
+  agent?: HttpAgent | HttpsAgent;
+  users: number;
+}
+const pools = new WeakMap<KubeConnection, Pool>();
+
 export class KubeHttp {
-  private agent: HttpAgent | HttpsAgent | undefined;
+  private readonly pool: Pool;
+  private closed = false;
   private readonly server: URL;
 
+  /** `timeoutMs` bounds each request of this client; the pool is shared whatever the timeout. */
   constructor(private readonly kc: KubeConnection, private readonly timeoutMs = 30_000) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
+    let pool = pools.get(kc);
+    if (!pool) pools.set(kc, (pool = { users: 0 }));
+    pool.users++;
+    this.pool = pool;
   }
 
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
@@ -53,9 +70,9 @@ export class KubeHttp {
     const opts: RequestOptions = { method, headers: {} };
     await this.kc.applyToHTTPSOptions(opts);
     const https = this.server.protocol === 'https:';
-    this.agent ??= https
+    const agent = (this.pool.agent ??= https
       ? new HttpsAgent({ keepAlive: true, maxSockets: 32, ...tlsOptions(opts) })
-      : new HttpAgent({ keepAlive: true, maxSockets: 32 });
+      : new HttpAgent({ keepAlive: true, maxSockets: 32 }));
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number> = { ...(opts.headers as Record<string, string>), Accept: 'application/json' };
     if (payload) {
@@ -66,7 +83,7 @@ export class KubeHttp {
     const send = https ? httpsRequest : httpRequest;
     return new Promise<T>((resolve, reject) => {
       const req = send(
-        { protocol: this.server.protocol, hostname: this.server.hostname, port: this.server.port, path: prefix + path, method, headers, agent: this.agent, timeout: this.timeoutMs, ...(opts.auth ? { auth: opts.auth } : {}) },
+        { protocol: this.server.protocol, hostname: this.server.hostname, port: this.server.port, path: prefix + path, method, headers, agent, timeout: this.timeoutMs, ...(opts.auth ? { auth: opts.auth } : {}) },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -160,7 +177,12 @@ export class KubeHttp {
     };
   }
 
+  /** Releases this client's share of the pool; the last one destroys its sockets. */
   close(): void {
-    this.agent?.destroy();
+    if (this.closed) return;
+    this.closed = true;
+    if (--this.pool.users > 0) return;
+    this.pool.agent?.destroy();
+    delete this.pool.agent;
   }
 }

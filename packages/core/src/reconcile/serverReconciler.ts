@@ -8,13 +8,13 @@ import type { PostgreSQLServer, ResourceStatus } from '../api/schema.js';
 import type { Backend, Progress, ServerObservation, ServerRequest } from '../backend/contract.js';
 import { BackendError, classifyError, terminal } from '../backend/errors.js';
 import type { ReconcileRequest, ReconcileResult, Reconciler } from '../controller/reconciler.js';
+import { isStaleView } from '../kube/errors.js';
 import { credentialsData, foreignController } from '../credentials/secret.js';
 import {
   ACTION_LABEL, CREATED_WITH_ANNOTATION, DELETION_POLICY_ANNOTATION, ORPHAN_HINT, managedByPythonOperator, ObjectGone, RESET_PASSWORD, ensureFinalizer,
   eventOnTransition, hasFinalizer, makeOp, orphanOnDelete, record, redact, removeActionLabel, removeFinalizer, serverRequest, unclaimedSecretProblem, unsupportedFields,
 } from './common.js';
 import type { ReconcileDeps } from './deps.js';
-import { isConflict } from './kubeAccess.js';
 import { confirmCurrent, deletePending, readPasswords, storePending, writeCredentials } from './passwords.js';
 import { nextStatus, sameStatus, statusPatch, type Observed } from './status.js';
 
@@ -205,7 +205,7 @@ export class ServerReconciler implements Reconciler {
 
   private async failed(obj: PostgreSQLServer, err: unknown, secrets: string[]): Promise<ReconcileResult> {
     // A stale view (409): not worth a status change or an event, just run again with fresh data.
-    if (isConflict(err)) throw err;
+    if (isStaleView(err)) throw err;
     const c = classifyError(err);
     const message = redact(c.message, secrets);
     this.d.log.warn({ kind: this.kind, namespace: obj.metadata.namespace, name: obj.metadata.name, reason: c.reason, errorKind: c.kind, error: message }, 'reconcile failed');

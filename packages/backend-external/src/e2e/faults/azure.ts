@@ -17,6 +17,7 @@ import { TAG_NAME, TAG_NAMESPACE } from '@hybridcloud-postgresql/azure-common';
 import { startArmStandIns } from '@hybridcloud-postgresql/azure-common/testing';
 import { startOperator, type OperatorProcess } from '../harness.js';
 import type { Inventory } from './killDuringLifecycle.js';
+import { killSuite } from './killSuite.js';
 import { serveResolver, type ResolverEndpoint } from './resolverEndpoint.js';
 
 export type AzureBackend = 'azurepostgresflexible' | 'azurepostgres';
@@ -126,4 +127,35 @@ export async function startAzureWorld(cp: ControlPlane, namespace: string, backe
       await pgs.stop();
     },
   };
+}
+
+/**
+ * The SIGKILL scenario for an Azure backend: one ARM server per server; `size` and `updatedSize`
+ * are the server's sizes before and after the update phase, `updated(resource)` sees the latter
+ * in the ARM fake's server resource.
+ */
+export function azureKillSuite(backend: AzureBackend, o: { size: Record<string, number>; updatedSize: Record<string, number>; updated: (resource: NonNullable<ReturnType<ArmFake['get']>>) => boolean }): void {
+  killSuite({
+    backend,
+    claim: 'one ARM server per server, nothing left after delete, logins work',
+    onlyInFaults: true,
+    async setup(cp, w) {
+      const azure = await startAzureWorld(cp, w.ns, backend);
+      return {
+        stop: () => azure.stop(),
+        stack: {
+          start: () => azure.start({ id: `faults-${w.ns}` }),
+          serverSpec: { size: o.size },
+          serverUpdate: { spec: { size: o.updatedSize }, done: async (token) => azure.serversOf(`s${token}`).some((id) => o.updated(azure.fake.get(id) ?? {})) },
+          inventory: (token) => azure.inventory(token),
+          // One ARM server; in the stand-in the server's admin role and the database's role, and the database.
+          expected: { servers: 1, roles: 2, databases: 1 },
+          windowMs: { create: 4000, update: 3000, 'reset-password': 2000, delete: 3000 },
+          loginError: (data, database) => azure.loginError(data, database),
+          extensions: (data) => azure.extensions(data),
+          timeoutMs: 120_000,
+        },
+      };
+    },
+  });
 }

@@ -7,10 +7,11 @@
  * resolver (the Service's selector → the pod's local PostgreSQL, as kube-proxy would).
  */
 import { join } from 'node:path';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { KubeletSimulator, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { REPO, startOperator, withLogin, type OperatorProcess } from '../harness.js';
-import type { Inventory } from './killDuringLifecycle.js';
+import type { Inventory, KillStack } from './killDuringLifecycle.js';
+import { killSuite } from './killSuite.js';
 import { serveResolver } from './resolverEndpoint.js';
 
 export type HelmBackend = 'helmbitnami' | 'helmyugabyte';
@@ -117,4 +118,41 @@ export async function startHelmWorld(cp: ControlPlane, kc: KubeConfig, namespace
 export function helmNotes(restartedLogs: string[]): string | undefined {
   const recovered = restartedLogs.filter((l) => l.includes('removing the record of a helm operation that was interrupted')).length;
   return recovered > 0 ? `helm operations cut off by the kill (release pending-*) and recovered after the restart: ${recovered}` : undefined;
+}
+
+/**
+ * The SIGKILL scenario for a helm backend: one release per server, its role and database on the
+ * release's simulated instance; `size` and `updatedSize` are the server's sizes before and after
+ * the update phase, which is done once the StatefulSet `statefulSet(server)` runs with 2 CPUs.
+ */
+export function helmKillSuite(backend: HelmBackend, o: { size: Record<string, number>; updatedSize: Record<string, number> & { cpu: 2 }; statefulSet: (server: string) => string; windowMs: KillStack['windowMs'] }): void {
+  killSuite({
+    backend,
+    claim: 'one release per server, nothing left after delete, logins work',
+    onlyInFaults: true,
+    async setup(cp, w) {
+      const kc = cp.kubeConfig();
+      const apps = kc.makeApiClient(AppsV1Api);
+      const helm = await startHelmWorld(cp, kc, w.ns, backend);
+      return {
+        stop: () => helm.stop(),
+        stack: {
+          start: () => helm.start({ id: `faults-${w.ns}` }),
+          serverSpec: { size: o.size },
+          serverUpdate: {
+            spec: { size: o.updatedSize },
+            done: async (token) => (await apps.readNamespacedStatefulSet({ namespace: w.ns, name: o.statefulSet(`s${token}`) })).spec?.template.spec?.containers[0]?.resources?.limits?.['cpu'] === '2',
+          },
+          inventory: (token) => helm.inventory(token),
+          // One release, and on its instance the database's role and database (the admin role is the chart's).
+          expected: { servers: 1, roles: 1, databases: 1 },
+          windowMs: o.windowMs,
+          loginError: (data, database) => helm.loginError(data, database),
+          extensions: (data) => helm.extensions(data),
+          timeoutMs: 120_000,
+          notes: helmNotes,
+        },
+      };
+    },
+  });
 }

@@ -4,57 +4,40 @@
  * plane and a real PostgreSQL, the operator through its CLI.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { applyCrds, createTestNamespace, startPostgres, useControlPlane, type ControlPlane, type Postgres } from '@hybridcloud-postgresql/testenv';
-import { externalConfig, loginError, startOperator, withLogin, World, type OperatorProcess } from '../harness.js';
-import { killDuringLifecycle, PHASES, type KillStack } from './killDuringLifecycle.js';
-import { runsOf } from './report.js';
+import { startPostgres } from '@hybridcloud-postgresql/testenv';
+import { externalConfig, loginError, startOperator, withLogin } from '../harness.js';
+import { killSuite } from './killSuite.js';
 
 const ADMIN_PW = `Adm${randomBytes(8).toString('hex')}Pw`;
-const RUNS = runsOf(1);
-let cp: ControlPlane;
-let pgs: Postgres;
-let op: OperatorProcess | undefined;
-let stack: KillStack;
 
-beforeAll(async () => {
-  cp = await useControlPlane();
-  await applyCrds(cp);
-  pgs = await startPostgres({ password: ADMIN_PW });
-  const w = new World(cp.kubeConfig(), await createTestNamespace(cp, 'faults-kill-ext'));
-  const id = `faults-${w.ns}`;
-  stack = {
-    backend: 'external',
-    world: w,
-    start: () => startOperator({
-      cp,
-      id,
-      config: externalConfig(pgs, { operator: { namespace: w.ns, resync_seconds: 60, log_level: 'info', leader_election: { enabled: false } } }),
-      env: { E2E_PG_ADMIN_PASSWORD: ADMIN_PW },
-      args: ['-n', w.ns],
-    }),
-    async inventory(token) {
-      const out = await pgs.psql(`SELECT 'role:' || rolname FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`);
-      const names = out.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-      return { servers: 0, roles: names.filter((n) => n.startsWith('role:')).length, databases: names.filter((n) => n.startsWith('db:')).length, names };
-    },
-    expected: { servers: 0, roles: 2, databases: 1 },
-    windowMs: { create: 1500, update: 800, 'reset-password': 800, delete: 1000 },
-    loginError: (data, database) => loginError(data, database),
-    extensions: (data) => withLogin(data, async (c) => (await c.query<{ extname: string }>('SELECT extname FROM pg_extension')).rows.map((r) => r.extname)),
-    timeoutMs: 90_000,
-  };
-  op = await stack.start();
+killSuite({
+  backend: 'external',
+  claim: 'no duplicate, no leak, no stuck finalizer, logins work',
+  phaseMs: 100_000,
+  async setup(cp, w) {
+    const pgs = await startPostgres({ password: ADMIN_PW });
+    const id = `faults-${w.ns}`;
+    return {
+      stop: () => pgs.stop(),
+      stack: {
+        start: () => startOperator({
+          cp,
+          id,
+          config: externalConfig(pgs, { operator: { namespace: w.ns, resync_seconds: 60, log_level: 'info', leader_election: { enabled: false } } }),
+          env: { E2E_PG_ADMIN_PASSWORD: ADMIN_PW },
+          args: ['-n', w.ns],
+        }),
+        async inventory(token) {
+          const out = await pgs.psql(`SELECT 'role:' || rolname FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`);
+          const names = out.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+          return { servers: 0, roles: names.filter((n) => n.startsWith('role:')).length, databases: names.filter((n) => n.startsWith('db:')).length, names };
+        },
+        expected: { servers: 0, roles: 2, databases: 1 },
+        windowMs: { create: 1500, update: 800, 'reset-password': 800, delete: 1000 },
+        loginError: (data, database) => loginError(data, database),
+        extensions: (data) => withLogin(data, async (c) => (await c.query<{ extname: string }>('SELECT extname FROM pg_extension')).rows.map((r) => r.extname)),
+        timeoutMs: 90_000,
+      },
+    };
+  },
 });
-
-afterAll(async () => {
-  await op?.stop();
-  await pgs?.stop();
-});
-
-it(`external: SIGKILL at a random instant during each phase, ${RUNS} runs: no duplicate, no leak, no stuck finalizer, logins work`, async () => {
-  const r = await killDuringLifecycle(stack, RUNS, op!);
-  op = r.operator;
-  const problems = PHASES.flatMap((p) => r.tallies[p].finish());
-  expect(problems).toEqual([]);
-}, RUNS * 4 * 100_000 + 60_000);

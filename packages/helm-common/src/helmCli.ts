@@ -4,7 +4,7 @@
  * afterwards (see valuesFile.ts). The kubeconfig core hands us is written the same way.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -52,6 +52,35 @@ function isInClusterConfig(kc: KubeConfig): boolean {
   return user?.authProvider?.name === 'tokenFile' || (kc.getCurrentCluster()?.name === 'inCluster' && !!process.env['KUBERNETES_SERVICE_HOST']);
 }
 
+/**
+ * Each helm run gets a private dir (values with passwords, a kubeconfig outside the cluster), named
+ * after the process. A process killed mid-run leaves its dir behind, and the chart's /tmp is an
+ * emptyDir that outlives a container restart: the first run of a process removes the dirs of
+ * processes that are gone, and those of its own pid, which an earlier incarnation made (in a
+ * container the operator is pid 1 every time). Dirs of live processes (other operators on a
+ * shared machine) are left alone.
+ */
+const RUN_DIR_PREFIX = `hcpg-helm-`;
+let sweeping: Promise<void> | undefined;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function sweepStaleRunDirs(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(/^hcpg-helm-(\d+)-/.exec(name)?.[1]);
+    if (!pid || (pid !== process.pid && alive(pid))) continue;
+    await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
 export class HelmCli {
   constructor(private readonly options: HelmCliOptions) {}
 
@@ -61,7 +90,9 @@ export class HelmCli {
 
   /** Runs `helm <args>`; `files` are written to a private temp dir and their paths substituted for `{{file:<name>}}` in args. */
   async run(args: string[], opts: { signal?: AbortSignal; files?: Record<string, string> } = {}): Promise<HelmResult> {
-    const dir = await mkdtemp(join(tmpdir(), 'hcpg-helm-'));
+    // Every run waits for the sweep: it lists /tmp before this process made any dir of its own.
+    await (sweeping ??= sweepStaleRunDirs());
+    const dir = await mkdtemp(join(tmpdir(), `${RUN_DIR_PREFIX}${process.pid}-`));
     try {
       const env: NodeJS.ProcessEnv = {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',

@@ -82,7 +82,13 @@ export async function startOperator(o: StartOperatorOptions): Promise<OperatorPr
   });
   child.stdout!.on('data', (b: Buffer) => (out += b.toString('utf8')));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString('utf8')));
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const exited = new Promise<number | null>((res) =>
+    child.on('exit', (code) => {
+      // The config is read at start; its temp dir goes with the process (killed ones too).
+      rmSync(dir, { recursive: true, force: true });
+      res(code);
+    }),
+  );
   return {
     child,
     id: o.id ?? '',

@@ -4,11 +4,10 @@
  * comments is accepted by the operator's own `config check` with the real backend packages.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyCrds, createTestNamespace, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
+import { applyCrds, createTestNamespace, ownedTempDir, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { kubectl, parseAllDocuments, parseYaml, REPO, stringify, unimplementedBackends, type K8sObject } from '../charts/test/helpers.js';
 
 const DIR = import.meta.dirname;
@@ -90,7 +89,7 @@ describe.each(files)('%s', (file) => {
     }
     const cli = join(REPO, 'packages', 'core', 'dist', 'cli.js');
     if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (pnpm run build)`);
-    const dir = mkdtempSync(join(tmpdir(), 'example-config-'));
+    const dir = ownedTempDir('example-config').dir;
     writeFileSync(join(dir, 'config.yaml'), stringify(parseYaml(snippet!)));
     const r = spawnSync(process.execPath, [cli, 'config', 'check', join(dir, 'config.yaml')], {
       cwd: dir,

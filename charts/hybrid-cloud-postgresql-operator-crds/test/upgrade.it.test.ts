@@ -8,11 +8,10 @@
  * templates/postgresql.yaml: both CRDs in one file, no status subresource, status and the
  * database spec with x-kubernetes-preserve-unknown-fields.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
+import { ownedTempDir, startControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 
 const CHART = resolve(import.meta.dirname, '..');
 let cp: ControlPlane;
@@ -37,7 +36,7 @@ function legacyCrd(plural: string, kind: string, shortNames: string[], spec: obj
 }
 
 function writeLegacyChart(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'legacy-crds-'));
+  const dir = ownedTempDir('legacy-crds').dir;
   mkdirSync(join(dir, 'templates'));
   writeFileSync(join(dir, 'Chart.yaml'), 'apiVersion: v2\nname: hybrid-cloud-postgresql-operator-crds\nversion: 0.5.9\n');
   const server = legacyCrd('postgresqlservers', 'PostgreSQLServer', ['pg', 'postgre', 'postgres'], {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
-import { startMoto, type Moto } from '@hybridcloud-postgresql/testenv';
+import { ownedTempDir, startMoto, type Moto } from '@hybridcloud-postgresql/testenv';
 import { createRdsClient } from './client.js';
 import { peakRequests, startRdsProxy, type RdsProxy } from './testing/index.js';
 
@@ -39,10 +39,9 @@ it('spends every HTTP attempt, retries included, from one budget shared by all c
 });
 
 it('finds credentials through the Node provider chain: shared files, then web identity (IRSA)', async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'aws-creds-'));
+  const dir = ownedTempDir('aws-creds').dir;
   const saved = { ...process.env };
   try {
     delete process.env['AWS_ACCESS_KEY_ID'];

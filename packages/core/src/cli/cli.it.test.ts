@@ -5,11 +5,10 @@
  * done by `npm test`).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyCrds, freePort, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
+import { applyCrds, freePort, ownedTempDir, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 
 const BIN = resolve(import.meta.dirname, '../../dist/cli.js');
 const PACKAGES = resolve(import.meta.dirname, '../../..');
@@ -32,7 +31,7 @@ beforeAll(async () => {
 
 describe('hybridcloud-postgresql-operator (built bin)', () => {
   it('runs the operator with a backend package from HYBRIDCLOUD_PLUGIN_PATHS and stops cleanly on SIGTERM', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hc-cli-it-'));
+    const dir = ownedTempDir('hc-cli-it').dir;
     const port = await freePort();
     writeFileSync(join(dir, 'config.yaml'), 'backend: helmbitnami\n');
     const p = start(['run', '--config', join(dir, 'config.yaml'), '--metrics-port', String(port), '--no-leader-elect'], {
@@ -52,7 +51,7 @@ describe('hybridcloud-postgresql-operator (built bin)', () => {
   });
 
   it('refuses a bad config with exit 1 and one message per bad key', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hc-cli-it-'));
+    const dir = ownedTempDir('hc-cli-it').dir;
     writeFileSync(join(dir, 'config.yaml'), 'backend: helmbitnami\nsecurity:\n  password_lenght: 20\n');
     const p = start(['run'], { OPERATOR_CONFIG: join(dir, 'config.yaml'), KUBECONFIG: cp.kubeconfigPath, HYBRIDCLOUD_PLUGIN_PATHS: PACKAGES });
     expect(await p.exited).toBe(1);

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Type } from '@sinclair/typebox';
 import type { DependencyContainer } from 'tsyringe';
 import { describe, expect, it } from 'vitest';
+import { ownedTempDir } from '@hybridcloud-postgresql/testenv';
 import { parseAllDocuments } from 'yaml';
 import type { Backend } from '../backend/contract.js';
 import { defineBackend } from '../backend/defineBackend.js';
@@ -24,7 +24,7 @@ const fakeBackend = defineBackend<{ token?: string; region: string }>({
 function io(env: NodeJS.ProcessEnv = {}, extra: Partial<CliIo> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'hc-cli-'));
+  const dir = ownedTempDir('hc-cli').dir;
   const value: CliIo = {
     stdout: { write: (s: string) => out.push(s) },
     stderr: { write: (s: string) => err.push(s) },

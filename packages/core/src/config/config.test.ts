@@ -1,15 +1,15 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
+import { ownedTempDir } from '@hybridcloud-postgresql/testenv';
 import { ConfigError, loadConfig, renderEffectiveConfig, resolveConfig, type BackendConfigSpec } from './index.js';
 
 // A verbatim copy of the original's complete config file (shared/spec/config-reference.yaml).
 const referencePath = join(import.meta.dirname, '__fixtures__/config-reference.yaml');
 
 function tmpDir(): string {
-  return mkdtempSync(join(tmpdir(), 'hc-config-'));
+  return ownedTempDir('hc-config').dir;
 }
 
 function writeConfig(content: string, name = 'config.yaml'): string {

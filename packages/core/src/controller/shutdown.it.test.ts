@@ -5,14 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { CoordinationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { applyCrds, createTestNamespace, freePort, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
+import { applyCrds, createTestNamespace, freePort, ownedTempDir, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 
 const REPO = resolve(import.meta.dirname, '..', '..', '..', '..');
 const CLI = join(REPO, 'packages', 'core', 'dist', 'cli.js');
@@ -32,7 +31,7 @@ async function eventually<T>(what: string, fn: () => T | Promise<T>, timeoutMs =
 }
 
 async function launch(leaseName: string, le: Record<string, unknown> = {}, pgPort = 5432) {
-  const dir = mkdtempSync(join(tmpdir(), 'shutdown-it-'));
+  const dir = ownedTempDir('shutdown-it').dir;
   const port = await freePort();
   const config = {
     backend: 'external',

@@ -5,12 +5,11 @@
  * client-node. Each is checked by a real request (a SelfSubjectReview names the user), not by
  * looking at the options.
  */
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
+import { ownedTempDir, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { KubeHttp } from '../reconcile/kubeHttp.js';
 import type { KubeConnection } from './connection.js';
 import { LiteKubeConfig } from './kubeconfig.js';
@@ -22,7 +21,7 @@ afterAll(() => https.forEach((h) => h.close()));
 
 beforeAll(async () => {
   cp = await useControlPlane();
-  dir = mkdtempSync(join(tmpdir(), 'lite-kubeconfig-'));
+  dir = ownedTempDir('lite-kubeconfig').dir;
 });
 
 /** Who the API server says we are. */
@@ -74,7 +73,7 @@ describe('LiteKubeConfig', () => {
   });
 
   it('in a pod: the service account token and CA, the server from KUBERNETES_SERVICE_HOST/PORT (IPv6 bracketed)', async () => {
-    const sa = mkdtempSync(join(tmpdir(), 'sa-'));
+    const sa = ownedTempDir('sa').dir;
     const doc = testenvDoc();
     writeFileSync(join(sa, 'ca.crt'), Buffer.from(String(doc.clusters[0]!.cluster['certificate-authority-data']), 'base64'));
     const sakc = await cp.kubeConfigForServiceAccount('default', 'lite');

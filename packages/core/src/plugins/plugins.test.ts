@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
+import { ownedTempDir } from '@hybridcloud-postgresql/testenv';
 import type { Backend } from '../backend/contract.js';
 import { defineBackend } from '../backend/defineBackend.js';
 import { ConfigError } from '../config/errors.js';
@@ -51,7 +51,7 @@ export default {
 
 /** A plugins directory whose packages can import TypeBox (as an installed package could). */
 function pluginsDir(): string {
-  const root = mkdtempSync(join(tmpdir(), 'hc-plugins-'));
+  const root = ownedTempDir('hc-plugins').dir;
   mkdirSync(join(root, 'node_modules/@sinclair'), { recursive: true });
   symlinkSync(typeboxDir, join(root, 'node_modules/@sinclair/typebox'));
   mkdirSync(join(root, 'plugins'));
@@ -107,7 +107,7 @@ describe('plugin discovery and loading', () => {
     expect(discovery.plugins.find((p) => p.id === 'acme')?.dir).toBe(real);
 
     // `npm install --prefix DIR pkg` puts packages in DIR/node_modules; DIR itself is a valid path.
-    const prefix = mkdtempSync(join(tmpdir(), 'hc-prefix-'));
+    const prefix = ownedTempDir('hc-prefix').dir;
     writePlugin(join(prefix, 'node_modules'), { name: '@acme/prefixed', id: 'prefixed' });
     expect(discoverPlugins([prefix]).plugins.map((p) => p.id)).toEqual(['prefixed']);
 

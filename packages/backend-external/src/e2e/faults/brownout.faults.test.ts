@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { applyCrds, createTestNamespace, useControlPlane, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { World, type OperatorProcess } from '../harness.js';
-import { startAwsWorld, type AwsWorld } from './aws.js';
+import { rdsStack, startAwsWorld, type AwsWorld } from './aws.js';
 import { killDuringLifecycle, PHASES, type KillStack } from './killDuringLifecycle.js';
 import { runsOf } from './report.js';
 
@@ -28,19 +28,8 @@ beforeAll(async () => {
     world: w,
     kill: false,
     scenario: (p) => `brownout 20 % throttling, 10 % 5xx: ${p} (awsrds)`,
-    start: () => aws.start(cp, { namespace: w.ns, id: `faults-${w.ns}` }),
-    serverSpec: { size: { storageGB: 20 } },
-    serverUpdate: { spec: { size: { storageGB: 30 } }, done: async (token) => (await aws.instances()).some((i) => i.id.includes(token) && i.storageGB === 30) },
-    async inventory(token) {
-      const instances = (await aws.instances()).filter((i) => i.id.includes(token));
-      const out = await aws.pgs.psql(`SELECT 'role:' || rolname FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`);
-      const names = [...instances.map((i) => `instance:${i.id}(${i.status})`), ...out.stdout.split('\n').map((l) => l.trim()).filter(Boolean)];
-      return { servers: instances.length, roles: names.filter((n) => n.startsWith('role:')).length, databases: names.filter((n) => n.startsWith('db:')).length, names };
-    },
-    expected: { servers: 1, roles: 1, databases: 1 },
+    ...rdsStack(aws, cp, w.ns),
     windowMs: { create: 0, update: 0, 'reset-password': 0, delete: 0 },
-    loginError: (data, database) => aws.loginError(data, database),
-    extensions: (data) => aws.extensions(data),
     timeoutMs: 180_000,
   };
   aws.proxy.brownout = { throttle: 0.2, serverError: 0.1 };

@@ -65,7 +65,7 @@ export class LeaderElector {
     this.leaseDurationMs = o.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
     // A request that hangs longer than the renew deadline is of no use: leadership is lost by then.
-    this.http = new KubeHttp(o.kubeConfig, Math.max(1_000, this.renewDeadlineMs));
+    this.http = new KubeHttp(o.kubeConfig, Math.max(1_000, this.renewDeadlineMs), { dedicatedPool: true });
     this.retryPeriodMs = o.retryPeriodMs ?? 2_000;
     if (this.renewDeadlineMs >= this.leaseDurationMs) throw new Error('renewDeadline must be shorter than leaseDuration');
   }

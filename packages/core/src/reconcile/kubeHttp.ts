@@ -51,13 +51,20 @@ export class KubeHttp {
   private closed = false;
   private readonly server: URL;
 
-  /** `timeoutMs` bounds each request of this client; the pool is shared whatever the timeout. */
-  constructor(private readonly kc: KubeConnection, private readonly timeoutMs = 30_000) {
+  /**
+   * `timeoutMs` bounds each request of this client; the pool is shared whatever the timeout.
+   * `dedicatedPool`: connections of its own, for the Lease: its renewals must never queue behind
+   * a burst of other requests waiting for a free socket of the shared pool.
+   */
+  constructor(private readonly kc: KubeConnection, private readonly timeoutMs = 30_000, o: { dedicatedPool?: boolean } = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
-    let pool = pools.get(kc);
-    if (!pool) pools.set(kc, (pool = { users: 0 }));
+    let pool = o.dedicatedPool ? undefined : pools.get(kc);
+    if (!pool) {
+      pool = { users: 0 };
+      if (!o.dedicatedPool) pools.set(kc, pool);
+    }
     pool.users++;
     this.pool = pool;
   }

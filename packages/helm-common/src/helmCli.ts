@@ -60,7 +60,8 @@ function isInClusterConfig(kc: KubeConfig): boolean {
  * container the operator is pid 1 every time). Dirs of live processes (other operators on a
  * shared machine) are left alone.
  */
-const RUN_DIR_PREFIX = `hcpg-helm-`;
+const RUN_DIR_PREFIX = 'hcpg-helm-';
+const RUN_DIR = new RegExp(`^${RUN_DIR_PREFIX}(\\d+)-`);
 let sweeping: Promise<void> | undefined;
 
 function alive(pid: number): boolean {
@@ -75,7 +76,7 @@ function alive(pid: number): boolean {
 async function sweepStaleRunDirs(): Promise<void> {
   const names = await readdir(tmpdir()).catch(() => [] as string[]);
   for (const name of names) {
-    const pid = Number(/^hcpg-helm-(\d+)-/.exec(name)?.[1]);
+    const pid = Number(RUN_DIR.exec(name)?.[1]);
     if (!pid || (pid !== process.pid && alive(pid))) continue;
     await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startMoto, startPostgres, type ControlPlane, type Moto, type Postgres } from '@hybridcloud-postgresql/testenv';
 import { enableTls, playMasterUser, prepareMotoNetwork, startRdsProxy, type RdsProxy } from '@hybridcloud-postgresql/aws-common/testing';
 import { loginError, startOperator, withLogin, type OperatorProcess } from '../harness.js';
-import type { KillStack } from './killDuringLifecycle.js';
+import { rolesAndDatabases, tokenObjects, type KillStack } from './killDuringLifecycle.js';
 
 export const REGION = 'eu-central-1';
 const AWS_ENV = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' };
@@ -105,9 +105,8 @@ export function rdsStack(aws: AwsWorld, cp: ControlPlane, namespace: string): Om
     serverUpdate: { spec: { size: { storageGB: 30 } }, done: async (token) => (await aws.instances()).some((i) => i.id.includes(token) && i.storageGB === 30) },
     async inventory(token) {
       const instances = (await aws.instances()).filter((i) => i.id.includes(token));
-      const out = await aws.pgs.psql(`SELECT 'role:' || rolname FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`);
-      const names = [...instances.map((i) => `instance:${i.id}(${i.status})`), ...out.stdout.split('\n').map((l) => l.trim()).filter(Boolean)];
-      return { servers: instances.length, roles: names.filter((n) => n.startsWith('role:')).length, databases: names.filter((n) => n.startsWith('db:')).length, names };
+      const names = [...instances.map((i) => `instance:${i.id}(${i.status})`), ...(await tokenObjects(aws.pgs, token))];
+      return { servers: instances.length, ...rolesAndDatabases(names), names };
     },
     expected: { servers: 1, roles: 1, databases: 1 },
     loginError: (data, database) => aws.loginError(data, database),

@@ -16,7 +16,7 @@ import type { ArmFake } from '@hybridcloud-postgresql/azure-fake';
 import { TAG_NAME, TAG_NAMESPACE } from '@hybridcloud-postgresql/azure-common';
 import { startArmStandIns } from '@hybridcloud-postgresql/azure-common/testing';
 import { startOperator, type OperatorProcess } from '../harness.js';
-import type { Inventory } from './killDuringLifecycle.js';
+import { rolesAndDatabases, tokenObjects, type Inventory } from './killDuringLifecycle.js';
 import { killSuite } from './killSuite.js';
 import { serveResolver, type ResolverEndpoint } from './resolverEndpoint.js';
 
@@ -93,13 +93,12 @@ export async function startAzureWorld(cp: ControlPlane, namespace: string, backe
       // Roles and databases live on a server: with the Azure server gone they are gone too (the one
       // stand-in PostgreSQL keeps what the fake does not drop, so it is read only while a server exists).
       if (servers.length > 0) {
-        const out = await pgs.psql(`SELECT 'role:' || rolname FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`);
-        names.push(...out.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+        names.push(...(await tokenObjects(pgs, token)));
       }
       return {
         servers: servers.length,
-        roles: names.filter((n) => n.startsWith('role:')).length,
-        databases: Math.max(names.filter((n) => n.startsWith('db:')).length, armDbs.length),
+        roles: rolesAndDatabases(names).roles,
+        databases: Math.max(rolesAndDatabases(names).databases, armDbs.length),
         names,
       };
     },

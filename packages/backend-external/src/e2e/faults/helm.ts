@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { KubeletSimulator, type ControlPlane } from '@hybridcloud-postgresql/testenv';
 import { REPO, startOperator, withLogin, type OperatorProcess } from '../harness.js';
-import type { Inventory, KillStack } from './killDuringLifecycle.js';
+import { rolesAndDatabases, tokenObjectsSql, type Inventory, type KillStack } from './killDuringLifecycle.js';
 import { killSuite } from './killSuite.js';
 import { serveResolver } from './resolverEndpoint.js';
 
@@ -70,9 +70,7 @@ export async function startHelmWorld(cp: ControlPlane, kc: KubeConfig, namespace
       const admin = await secretData(`s${token}-admin`);
       if (releases.length > 0 && admin?.['password']) {
         try {
-          const rows = await withLogin(await mapped(admin), async (c) => (await c.query<{ n: string }>(
-            `SELECT 'role:' || rolname AS n FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`,
-          )).rows.map((r) => r.n), profile.superDb);
+          const rows = await withLogin(await mapped(admin), async (c) => (await c.query<{ n: string }>(tokenObjectsSql(token))).rows.map((r) => r.n), profile.superDb);
           names.push(...rows);
         } catch (err) {
           // Not reachable (no Service, no running pod): shown with the row's problems, counted as nothing.
@@ -81,8 +79,7 @@ export async function startHelmWorld(cp: ControlPlane, kc: KubeConfig, namespace
       }
       return {
         servers: releases.length,
-        roles: names.filter((n) => n.startsWith('role:')).length,
-        databases: names.filter((n) => n.startsWith('db:')).length,
+        ...rolesAndDatabases(names),
         // Without a release, a volume claim is what is left of the server (pvc_cleanup is on).
         leftovers: releases.length === 0 ? claims.length : 0,
         names,

@@ -5,6 +5,7 @@
  * (awsrds covers the shared AWS code in `npm test`).
  */
 import { startAwsWorld } from './aws.js';
+import { rolesAndDatabases, tokenObjects } from './killDuringLifecycle.js';
 import { killSuite } from './killSuite.js';
 
 killSuite({
@@ -21,10 +22,9 @@ killSuite({
         async inventory(token) {
           const clusters = (await aws.clusters()).filter((c) => c.id.includes(token));
           const instances = (await aws.instances()).filter((i) => i.id.includes(token));
-          const out = await aws.pgs.psql(`SELECT 'role:' || rolname FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`);
-          const names = [...clusters.map((c) => `cluster:${c.id}(${c.status})`), ...instances.map((i) => `instance:${i.id}(${i.status})`), ...out.stdout.split('\n').map((l) => l.trim()).filter(Boolean)];
+          const names = [...clusters.map((c) => `cluster:${c.id}(${c.status})`), ...instances.map((i) => `instance:${i.id}(${i.status})`), ...(await tokenObjects(aws.pgs, token))];
           // A server is a cluster plus its writer instance: a second of either is a duplicate.
-          return { servers: Math.max(clusters.length, instances.length), roles: names.filter((n) => n.startsWith('role:')).length, databases: names.filter((n) => n.startsWith('db:')).length, names };
+          return { servers: Math.max(clusters.length, instances.length), ...rolesAndDatabases(names), names };
         },
         expected: { servers: 1, roles: 1, databases: 1 },
         windowMs: { create: 3000, update: 1500, 'reset-password': 2000, delete: 2000 },

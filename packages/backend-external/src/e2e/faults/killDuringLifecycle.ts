@@ -27,6 +27,21 @@ export interface Inventory {
   names: string[];
 }
 
+/** The roles and databases on one PostgreSQL whose names carry `token`, one row each: `role:<name>` or `db:<name>` (column n). */
+export const tokenObjectsSql = (token: string): string =>
+  `SELECT 'role:' || rolname AS n FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`;
+
+/** Those names, read through a testenv PostgreSQL's psql. */
+export async function tokenObjects(pgs: { psql(sql: string): Promise<{ stdout: string }> }, token: string): Promise<string[]> {
+  return (await pgs.psql(tokenObjectsSql(token))).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** Roles and databases among an inventory's names. */
+export const rolesAndDatabases = (names: string[]): Pick<Inventory, 'roles' | 'databases'> => ({
+  roles: names.filter((n) => n.startsWith('role:')).length,
+  databases: names.filter((n) => n.startsWith('db:')).length,
+});
+
 export interface KillStack {
   backend: string;
   world: World;

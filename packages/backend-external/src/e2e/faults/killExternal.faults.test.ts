@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { startPostgres } from '@hybridcloud-postgresql/testenv';
 import { externalConfig, loginError, startOperator, withLogin } from '../harness.js';
+import { rolesAndDatabases, tokenObjects } from './killDuringLifecycle.js';
 import { killSuite } from './killSuite.js';
 
 const ADMIN_PW = `Adm${randomBytes(8).toString('hex')}Pw`;
@@ -28,9 +29,8 @@ killSuite({
           args: ['-n', w.ns],
         }),
         async inventory(token) {
-          const out = await pgs.psql(`SELECT 'role:' || rolname FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`);
-          const names = out.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-          return { servers: 0, roles: names.filter((n) => n.startsWith('role:')).length, databases: names.filter((n) => n.startsWith('db:')).length, names };
+          const names = await tokenObjects(pgs, token);
+          return { servers: 0, ...rolesAndDatabases(names), names };
         },
         expected: { servers: 0, roles: 2, databases: 1 },
         windowMs: { create: 1500, update: 800, 'reset-password': 800, delete: 1000 },

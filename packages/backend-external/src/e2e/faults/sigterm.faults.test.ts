@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { applyCrds, createTestNamespace, startPostgres, useControlPlane, type ControlPlane, type Postgres } from '@hybridcloud-postgresql/testenv';
 import { externalConfig, loginError, readyOf, startOperator, World, type OperatorProcess } from '../harness.js';
+import { tokenObjects } from './killDuringLifecycle.js';
 import { randomBetween, runsOf, settle, sleep, Tally } from './report.js';
 
 const ADMIN_PW = `Adm${randomBytes(8).toString('hex')}Pw`;
@@ -42,10 +43,7 @@ afterAll(async () => {
   await pgs?.stop();
 });
 
-const ours = async (token: string) => {
-  const out = await pgs.psql(`SELECT 'role:' || rolname FROM pg_roles WHERE rolname LIKE '%${token}%' UNION ALL SELECT 'db:' || datname FROM pg_database WHERE datname LIKE '%${token}%'`);
-  return out.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-};
+const ours = (token: string) => tokenObjects(pgs, token);
 
 it(`SIGTERM with ${2 * PAIRS} reconciles in flight, ${RUNS} runs: prompt exit, then everything converges; delete leaves nothing`, async () => {
   const t = new Tally(`SIGTERM with ${2 * PAIRS} reconciles in flight (external)`);
